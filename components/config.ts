@@ -1,0 +1,431 @@
+// Reads and validates a mailfleet stack's configuration in one pass, before any resource exists.
+// Pure: it takes the raw config map (as Pulumi hands it to the program) and returns a typed
+// config or every problem at once. Secret values are never echoed in a message.
+import * as YAML from "yaml";
+import {
+  checkDomain,
+  checkHostAddress,
+  checkHostKey,
+  Network,
+  parseAddress,
+  parseNetwork,
+} from "./validate";
+
+export const NAMESPACE = "mailfleet";
+
+type KeyType = "string" | "integer" | "boolean" | "array";
+
+export interface KeySpec {
+  type: KeyType;
+  description: string;
+  secret?: boolean;
+  /** Absent: the key is required. */
+  default?: string | number | boolean | string[];
+}
+
+/**
+ * Every config key the program reads. Pulumi.yaml's `config:` schema mirrors this table (a unit
+ * test keeps them equal); Pulumi's project schema allows only string, integer, boolean and arrays
+ * of those, so structured values are written as strings (aliases) or one YAML secret (passwords).
+ */
+export const CONFIG_KEYS: Record<string, KeySpec> = {
+  hostAddress: { type: "string", description: "IP address or DNS name of the Debian 12 host to provision over SSH." },
+  sshPort: { type: "integer", default: 22, description: "SSH port of the host." },
+  sshUser: {
+    type: "string",
+    default: "root",
+    description: "SSH login user; root, or a user with passwordless sudo (commands then run under `sudo -n`).",
+  },
+  sshPrivateKey: {
+    type: "string",
+    secret: true,
+    description: "SSH private key (OpenSSH or PEM) for the login: pulumi config set --secret mailfleet:sshPrivateKey < key.",
+  },
+  sshHostKey: {
+    type: "string",
+    description: 'The host\'s SSH public host key, pinned: "ssh-ed25519 AAAA..." (ssh-keyscan -t ed25519 HOST, without the host field).',
+  },
+  hostname: {
+    type: "string",
+    description: "Fully qualified name of the mail host (myhostname, HELO, certificate name); needs A/AAAA and matching PTR records.",
+  },
+  domains: {
+    type: "array",
+    description: "Hosted mail domains (virtual mailbox domains). Never the host name itself.",
+  },
+  mailboxes: {
+    type: "array",
+    default: [],
+    description: "Mailbox addresses (local@domain, lower case) stored as Maildir under /var/vmail/<domain>/<local>.",
+  },
+  mailboxPasswords: {
+    type: "string",
+    secret: true,
+    default: "",
+    description: 'YAML map of mailbox address to password, one secret: pulumi config set --secret mailfleet:mailboxPasswords < passwords.yaml. Stored on the host only as SHA512-CRYPT hashes.',
+  },
+  aliases: {
+    type: "array",
+    default: [],
+    description: 'Aliases, each "alias@domain: target[, target...]"; targets are hosted mailboxes or aliases, or external addresses (forwarding).',
+  },
+  postmaster: {
+    type: "string",
+    default: "",
+    description: "Where postmaster@, abuse@ (every hosted domain, unless aliased explicitly) and root mail go. Default: the first mailbox.",
+  },
+  trustedNetworks: {
+    type: "array",
+    default: [],
+    description: "Extra networks (CIDR) allowed to relay without AUTH, added to loopback in mynetworks. Customers should authenticate instead.",
+  },
+  tlsKeyBits: { type: "integer", default: 2048, description: "RSA key size of the self-signed certificate (2048, 3072 or 4096)." },
+  tlsValidityDays: { type: "integer", default: 825, description: "Validity of the self-signed certificate in days (1 to 825)." },
+  passwordHashRounds: {
+    type: "integer",
+    default: 100000,
+    description: "SHA512-CRYPT rounds for new password hashes (5000 to 5000000); existing hashes are kept while they verify.",
+  },
+};
+
+export interface HostConnection {
+  address: string;
+  port: number;
+  user: string;
+  /** Plaintext in memory only; wrapped with pulumi.secret() before it reaches any resource. */
+  privateKey: string;
+  hostKey: string;
+}
+
+export interface Mailbox {
+  address: string;
+  local: string;
+  domain: string;
+  /** Plaintext in memory only; wrapped with pulumi.secret() before it reaches any resource. */
+  password: string;
+}
+
+export interface Alias {
+  source: string;
+  targets: string[];
+}
+
+export interface MailConfig {
+  stack: string;
+  host: HostConnection;
+  hostname: string;
+  domains: string[];
+  mailboxes: Mailbox[];
+  aliases: Alias[];
+  postmaster: string;
+  trustedNetworks: Network[];
+  tlsKeyBits: number;
+  tlsValidityDays: number;
+  passwordHashRounds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly stack: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid stack config for "${stack}":\n${problems.map((p) => ` - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Quotes a user value for a message: JSON string syntax, shortened if long. */
+function show(value: unknown): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  const cut = text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return JSON.stringify(cut);
+}
+
+function levenshtein(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * Reads the raw config (`{"mailfleet:key": "string value"}`, arrays as JSON text, exactly what
+ * `pulumi.runtime.allConfig()` returns) and the set of keys stored as secrets.
+ * Throws ConfigError listing every problem.
+ */
+export function readConfig(stack: string, raw: Record<string, string>, secretKeys: ReadonlySet<string>): MailConfig {
+  const problems: string[] = [];
+  const k = (key: string) => `${NAMESPACE}:${key}`;
+  const bad = (key: string, message: string): void => {
+    problems.push(`${key}: ${message}`);
+  };
+
+  for (const full of Object.keys(raw).sort()) {
+    if (!full.startsWith(`${NAMESPACE}:`)) continue;
+    const key = full.slice(NAMESPACE.length + 1);
+    if (CONFIG_KEYS[key]) continue;
+    const near = Object.keys(CONFIG_KEYS).filter((c) => levenshtein(c.toLowerCase(), key.toLowerCase()) <= 3);
+    bad(full, `unknown config key${near.length ? `; did you mean ${near.map((n) => k(n)).join(" or ")}?` : ` (known keys: see Pulumi.yaml)`}`);
+  }
+
+  const present = (key: string) => raw[k(key)] !== undefined;
+  const text = (key: string): string | undefined => {
+    const spec = CONFIG_KEYS[key];
+    if (!present(key)) {
+      if (spec.default === undefined) {
+        bad(k(key), `is required (${spec.description})`);
+        return undefined;
+      }
+      return String(spec.default);
+    }
+    return raw[k(key)];
+  };
+  const secretText = (key: string, howToSet: string): string | undefined => {
+    const value = text(key);
+    if (value !== undefined && present(key) && !secretKeys.has(k(key))) {
+      bad(k(key), `is stored in plain text; store it as a secret: ${howToSet}`);
+      return undefined;
+    }
+    return value;
+  };
+  const integer = (key: string, min: number, max: number, allowed?: number[]): number => {
+    const spec = CONFIG_KEYS[key];
+    const value = text(key);
+    const fallback = Number(spec.default ?? min);
+    if (value === undefined) return fallback;
+    if (!/^-?[0-9]+$/.test(value.trim())) {
+      bad(k(key), `${show(value)} is not an integer`);
+      return fallback;
+    }
+    const n = Number(value.trim());
+    if (allowed && !allowed.includes(n)) {
+      bad(k(key), `${n} is not allowed; use one of ${allowed.join(", ")}`);
+      return fallback;
+    }
+    if (n < min || n > max) {
+      bad(k(key), `${n} is out of range; use ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const list = (key: string): string[] => {
+    const value = text(key);
+    if (value === undefined) return [];
+    if (Array.isArray(CONFIG_KEYS[key].default) && !present(key)) return [...(CONFIG_KEYS[key].default as string[])];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      bad(k(key), `${show(value)} is not a list; set it as a YAML list in the stack file or with pulumi config set --path '${k(key)}[0]' VALUE`);
+      return [];
+    }
+    if (!Array.isArray(parsed)) {
+      bad(k(key), `${show(value)} is not a list; set it as a YAML list in the stack file or with pulumi config set --path '${k(key)}[0]' VALUE`);
+      return [];
+    }
+    const out: string[] = [];
+    parsed.forEach((item, i) => {
+      if (typeof item !== "string") bad(`${k(key)}[${i}]`, `${show(item)} is not a string`);
+      else out.push(item);
+    });
+    return out;
+  };
+
+  // --- host connection ---
+  const address = text("hostAddress") ?? "";
+  if (present("hostAddress")) {
+    const why = checkHostAddress(address);
+    if (why) bad(k("hostAddress"), `${show(address)} ${why}`);
+  }
+  const port = integer("sshPort", 1, 65535);
+  const user = text("sshUser") ?? "root";
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) bad(k("sshUser"), `${show(user)} is not a valid Unix user name`);
+  const privateKey = secretText("sshPrivateKey", "pulumi config set --secret mailfleet:sshPrivateKey < ~/.ssh/id_ed25519") ?? "";
+  if (privateKey && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
+    bad(k("sshPrivateKey"), "is not a private key in OpenSSH or PEM format (expected a -----BEGIN ... PRIVATE KEY----- block)");
+  }
+  const hostKey = (text("sshHostKey") ?? "").trim();
+  if (present("sshHostKey")) {
+    const why = checkHostKey(hostKey);
+    if (why) bad(k("sshHostKey"), `${show(hostKey)} ${why}`);
+  }
+
+  // --- identity and domains ---
+  const hostname = text("hostname") ?? "";
+  if (present("hostname")) {
+    const why = checkDomain(hostname);
+    if (why) bad(k("hostname"), `${show(hostname)} ${why}; the mail host needs a fully qualified name such as mail.example.net`);
+  }
+  const domains: string[] = [];
+  const domainList = list("domains");
+  if (present("domains") && domainList.length === 0) bad(k("domains"), "is empty; list at least one hosted domain");
+  domainList.forEach((d, i) => {
+    const why = checkDomain(d);
+    if (why) return bad(`${k("domains")}[${i}]`, `${show(d)} ${why}`);
+    if (domains.includes(d)) return bad(`${k("domains")}[${i}]`, `${show(d)} is listed twice; remove the duplicate`);
+    if (d === hostname) {
+      return bad(`${k("domains")}[${i}]`, `${show(d)} is the host name; a hosted domain must differ from mailfleet:hostname (Postfix must not list a domain in both mydestination and virtual_mailbox_domains)`);
+    }
+    domains.push(d);
+  });
+
+  // --- mailboxes and passwords ---
+  const mailboxes: Mailbox[] = [];
+  const seen = new Map<string, number>();
+  list("mailboxes").forEach((entry, i) => {
+    const where = `${k("mailboxes")}[${i}]`;
+    const parsed = parseAddress(entry);
+    if (typeof parsed === "string") return bad(where, `${show(entry)} ${parsed}`);
+    if (!domains.includes(parsed.domain) && !domainList.includes(parsed.domain)) {
+      return bad(where, `${show(entry)} is in domain ${show(parsed.domain)}, which is not in mailfleet:domains; add the domain or fix the address`);
+    }
+    if (seen.has(entry)) return bad(where, `${show(entry)} duplicates mailfleet:mailboxes[${seen.get(entry)}]; remove one`);
+    seen.set(entry, i);
+    mailboxes.push({ address: entry, local: parsed.local, domain: parsed.domain, password: "" });
+  });
+  const passwordsText = secretText(
+    "mailboxPasswords",
+    "pulumi config set --secret mailfleet:mailboxPasswords < passwords.yaml",
+  );
+  if (passwordsText !== undefined) {
+    let map: unknown = {};
+    if (passwordsText.trim() !== "") {
+      try {
+        map = YAML.parse(passwordsText);
+      } catch {
+        map = undefined;
+      }
+    }
+    if (map === null || typeof map !== "object" || Array.isArray(map)) {
+      // Never show the value: it is a secret.
+      bad(k("mailboxPasswords"), 'is not a YAML map of "address: password" lines');
+    } else {
+      const entries = map as Record<string, unknown>;
+      for (const [addr, pw] of Object.entries(entries)) {
+        const where = `${k("mailboxPasswords")}[${addr}]`;
+        if (!seen.has(addr)) {
+          bad(where, `has a password for ${show(addr)}, which is not in mailfleet:mailboxes; add the mailbox or remove the password`);
+          continue;
+        }
+        if (typeof pw !== "string" && typeof pw !== "number") {
+          bad(where, "is not a string; quote the password in the YAML map");
+          continue;
+        }
+        const password = String(pw);
+        if (password.length < 10) bad(where, "is shorter than 10 characters; use a longer password");
+        else if (/[\u0000-\u001f\u007f]/.test(password)) bad(where, "contains a control character (tab, newline, ...); use printable characters only");
+        else mailboxes.find((m) => m.address === addr)!.password = password;
+      }
+      for (const m of mailboxes) {
+        if (!(m.address in entries)) {
+          bad(k("mailboxPasswords"), `has no password for mailbox ${show(m.address)}; add "${m.address}: <password>" to the secret`);
+        }
+      }
+    }
+  }
+
+  // --- aliases ---
+  const aliases: Alias[] = [];
+  const aliasIndex = new Map<string, number>();
+  const hosted = (addr: string) => domains.includes(addr.slice(addr.lastIndexOf("@") + 1));
+  list("aliases").forEach((entry, i) => {
+    const where = `${k("aliases")}[${i}]`;
+    const m = /^\s*([^:\s]+)\s*:\s*(.+?)\s*$/.exec(entry);
+    if (!m) return bad(where, `${show(entry)} is not of the form "alias@domain: target[, target...]"`);
+    const [, source, rest] = m;
+    if (source.startsWith("@")) {
+      return bad(where, `${show(source)} is a catch-all; catch-alls defeat recipient checks at RCPT time and create backscatter, list the addresses instead`);
+    }
+    const parsed = parseAddress(source);
+    if (typeof parsed === "string") return bad(where, `alias ${show(source)} ${parsed}`);
+    if (!domains.includes(parsed.domain)) {
+      return bad(where, `alias ${show(source)} is not in a hosted domain (mailfleet:domains)`);
+    }
+    if (seen.has(source)) return bad(where, `alias ${show(source)} is also a mailbox; an alias would hide the mailbox, remove one of them`);
+    if (aliasIndex.has(source)) return bad(where, `alias ${show(source)} duplicates mailfleet:aliases[${aliasIndex.get(source)}]; merge the targets into one entry`);
+    const targets: string[] = [];
+    for (const t of rest.split(",").map((s) => s.trim())) {
+      const pt = parseAddress(t);
+      if (typeof pt === "string") {
+        bad(where, `target ${show(t)} ${pt}`);
+        continue;
+      }
+      if (targets.includes(t)) continue;
+      targets.push(t);
+    }
+    aliasIndex.set(source, i);
+    aliases.push({ source, targets });
+  });
+  for (const a of aliases) {
+    const where = `${k("aliases")}[${aliasIndex.get(a.source)}]`;
+    for (const t of a.targets) {
+      if (hosted(t) && !seen.has(t) && !aliasIndex.has(t)) {
+        bad(where, `target ${show(t)} is in a hosted domain but is neither a mailbox nor an alias; add it to mailfleet:mailboxes or fix the target`);
+      }
+    }
+  }
+  // An alias whose every expansion path returns to itself delivers nowhere.
+  const reaches = (start: string): boolean => {
+    const stack = [start];
+    const visited = new Set<string>();
+    while (stack.length) {
+      const cur = stack.pop()!;
+      if (visited.has(cur)) continue;
+      visited.add(cur);
+      const alias = aliases.find((x) => x.source === cur);
+      if (!alias) return true;
+      stack.push(...alias.targets);
+    }
+    return false;
+  };
+  for (const a of aliases) {
+    if (!reaches(a.source)) bad(`${k("aliases")}[${aliasIndex.get(a.source)}]`, `alias ${show(a.source)} only loops back to itself and delivers nowhere; point it at a mailbox`);
+  }
+
+  // --- postmaster ---
+  let postmaster = text("postmaster") ?? "";
+  if (postmaster === "") {
+    if (mailboxes.length > 0) postmaster = mailboxes[0].address;
+    else if (domainList.length > 0) bad(k("postmaster"), "is not set and there is no mailbox to default to; set it to an address that is read (postmaster@ and abuse@ are required by RFC 5321/2142)");
+  } else {
+    const pp = parseAddress(postmaster);
+    if (typeof pp === "string") bad(k("postmaster"), `${show(postmaster)} ${pp}`);
+    else if (domains.includes(pp.domain) && !seen.has(postmaster) && !aliasIndex.has(postmaster)) {
+      bad(k("postmaster"), `${show(postmaster)} is in a hosted domain but is neither a mailbox nor an alias`);
+    }
+  }
+
+  // --- networks ---
+  const trustedNetworks: Network[] = [];
+  list("trustedNetworks").forEach((entry, i) => {
+    const where = `${k("trustedNetworks")}[${i}]`;
+    const net = parseNetwork(entry);
+    if (typeof net === "string") return bad(where, `${show(entry)} ${net}`);
+    if (net.prefix === 0) return bad(where, `${show(entry)} trusts every address on the Internet: that is an open relay; list only your own networks`);
+    if (trustedNetworks.some((n) => n.postfix === net.postfix)) return bad(where, `${show(entry)} is listed twice`);
+    trustedNetworks.push(net);
+  });
+
+  const tlsKeyBits = integer("tlsKeyBits", 2048, 4096, [2048, 3072, 4096]);
+  const tlsValidityDays = integer("tlsValidityDays", 1, 825);
+  const passwordHashRounds = integer("passwordHashRounds", 5000, 5000000);
+
+  if (problems.length) throw new ConfigError(stack, problems);
+  return {
+    stack,
+    host: { address, port, user, privateKey, hostKey },
+    hostname,
+    domains,
+    mailboxes,
+    aliases,
+    postmaster,
+    trustedNetworks,
+    tlsKeyBits,
+    tlsValidityDays,
+    passwordHashRounds,
+  };
+}

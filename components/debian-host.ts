@@ -1,0 +1,90 @@
+// An existing Debian 12 host reached over SSH: checked, given mailfleet's host tools, and its
+// packages installed non-interactively.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { managedHeader, renderTemplate } from "./render";
+import { HostAccess, heredocInstaller, remoteStep } from "./remote";
+
+export interface DebianHostArgs {
+  /** How to reach the host; the private key must be a secret. */
+  access: HostAccess;
+  /** Stack name, written into the header of every installed file. */
+  stack: string;
+  /**
+   * Debian packages to install (apt-get, non-interactive). Removing one here does not purge it.
+   * @example ["postfix", "dovecot-core"]
+   */
+  packages: string[];
+  /**
+   * debconf selections to preseed before installing, one per line as for debconf-set-selections(1).
+   * @default []
+   * @example ["postfix postfix/main_mailer_type select No configuration"]
+   */
+  debconf?: string[];
+}
+
+/** mailfleet's own scripts on the host (templates/usr/local/sbin). */
+export const HOST_TOOLS = ["/usr/local/sbin/mailfleet-apply", "/usr/local/sbin/mailfleet-users"];
+
+export class DebianHost extends pulumi.ComponentResource {
+  /** The host's access details, for the components that configure it. */
+  public readonly access: HostAccess;
+  /** Depend on this to run after the packages are installed. */
+  public readonly ready: command.remote.Command;
+
+  constructor(name: string, args: DebianHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailfleet:host:DebianHost", name, {}, opts);
+    this.access = args.access;
+    const bootstrap = this.bootstrap(name, args);
+    this.ready = this.installPackages(name, args, bootstrap);
+    this.registerOutputs({});
+  }
+
+  /** Refuses anything but Debian 12 and installs mailfleet's tools. */
+  private bootstrap(name: string, args: DebianHostArgs): command.remote.Command {
+    const tools = HOST_TOOLS.map((path) => ({
+      path,
+      mode: "0755",
+      content: renderTemplate(path, { header: managedHeader(args.stack) }),
+    }));
+    const script = [
+      ". /etc/os-release",
+      'if [ "${ID:-}" != debian ] || [ "${VERSION_ID:-}" != 12 ]; then',
+      '  echo "mailfleet: this host runs ${PRETTY_NAME:-an unknown system}; mailfleet supports Debian 12 (bookworm) only" >&2',
+      "  exit 1",
+      "fi",
+      heredocInstaller(tools),
+    ].join("\n");
+    return remoteStep(`${name}-bootstrap`, {
+      host: args.access,
+      create: "bash -s",
+      stdin: script,
+      // @pulumi/command redials without delay (pulumi-command#1238): allow many quick tries.
+      dial: { dialErrorLimit: 60, perDialTimeout: 10 },
+    }, { parent: this, customTimeouts: { create: "10m", update: "10m" } });
+  }
+
+  private installPackages(name: string, args: DebianHostArgs, after: pulumi.Resource): command.remote.Command {
+    const packages = [...new Set(args.packages)].sort();
+    for (const p of packages) if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p)) throw new pulumi.ResourceError(`invalid Debian package name "${p}"`, this);
+    const preseed = (args.debconf ?? []).map((l) => l.replace(/'/g, "")).join("\n");
+    const script = [
+      "set -euo pipefail",
+      "export DEBIAN_FRONTEND=noninteractive",
+      preseed ? `debconf-set-selections <<'EOF'\n${preseed}\nEOF` : ":",
+      // Wait for a running apt (unattended-upgrades) instead of failing on the dpkg lock.
+      `install_all() { apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold --no-install-recommends ${packages.join(" ")}; }`,
+      // Try the package lists already on the host first; refresh them only if that fails.
+      "if ! install_all >/tmp/mailfleet-apt.log 2>&1; then",
+      "  apt-get update -q -o DPkg::Lock::Timeout=600 >>/tmp/mailfleet-apt.log 2>&1",
+      "  install_all >>/tmp/mailfleet-apt.log 2>&1 || { tail -n 30 /tmp/mailfleet-apt.log >&2; exit 1; }",
+      "fi",
+      `echo "installed: ${packages.join(" ")}"`,
+    ].join("\n");
+    return remoteStep(`${name}-packages`, {
+      host: args.access,
+      create: "bash -s",
+      stdin: script,
+    }, { parent: this, dependsOn: [after], customTimeouts: { create: "30m", update: "30m" } });
+  }
+}

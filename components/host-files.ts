@@ -1,0 +1,29 @@
+// The one mechanism that writes configuration onto the host: a bundle of rendered files on
+// stdin to mailfleet-apply, which stages, validates, swaps and reloads (see its template).
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { encodeBundle, HostFile } from "./render";
+import { HostAccess, remoteStep } from "./remote";
+
+export type ApplyProfile = "postfix" | "dovecot" | "tls";
+
+/** A file whose content may be an Output (for example a secret key). */
+export type HostFileInput = Omit<HostFile, "content"> & { content: pulumi.Input<string> };
+
+/**
+ * Installs `files` as one change through `mailfleet-apply PROFILE`. The bundle is the command's
+ * stdin, so `pulumi preview --diff` shows a changed file as its changed lines, an unchanged set
+ * runs nothing, and a secret file makes the whole bundle secret.
+ */
+export function installFiles(
+  name: string,
+  host: HostAccess,
+  profile: ApplyProfile,
+  files: HostFileInput[],
+  opts: pulumi.CustomResourceOptions,
+): command.remote.Command {
+  const bundle = pulumi
+    .all(files.map((f) => pulumi.output(f.content)))
+    .apply((contents) => encodeBundle(files.map((f, i) => ({ ...f, content: contents[i] }))));
+  return remoteStep(name, { host, create: `/usr/local/sbin/mailfleet-apply ${profile}`, stdin: bundle }, opts);
+}
