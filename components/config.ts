@@ -61,7 +61,6 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   mailboxPasswords: {
     type: "string",
     secret: true,
-    default: "",
     description: 'YAML map of mailbox address to password, one secret: pulumi config set --secret mailfleet:mailboxPasswords < passwords.yaml. Stored on the host only as SHA512-CRYPT hashes.',
   },
   aliases: {
@@ -212,6 +211,8 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     }
     return n;
   };
+  // Keys whose value could not be read at all: checks that depend on them stay quiet.
+  const broken = new Set<string>();
   const list = (key: string): string[] => {
     const value = text(key);
     if (value === undefined) return [];
@@ -220,10 +221,12 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     try {
       parsed = JSON.parse(value);
     } catch {
+      broken.add(key);
       bad(k(key), `${show(value)} is not a list; set it as a YAML list in the stack file or with pulumi config set --path '${k(key)}[0]' VALUE`);
       return [];
     }
     if (!Array.isArray(parsed)) {
+      broken.add(key);
       bad(k(key), `${show(value)} is not a list; set it as a YAML list in the stack file or with pulumi config set --path '${k(key)}[0]' VALUE`);
       return [];
     }
@@ -262,7 +265,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   }
   const domains: string[] = [];
   const domainList = list("domains");
-  if (present("domains") && domainList.length === 0) bad(k("domains"), "is empty; list at least one hosted domain");
+  if (present("domains") && domainList.length === 0 && !broken.has("domains")) bad(k("domains"), "is empty; list at least one hosted domain");
   domainList.forEach((d, i) => {
     const why = checkDomain(d);
     if (why) return bad(`${k("domains")}[${i}]`, `${show(d)} ${why}`);
@@ -276,11 +279,14 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   // --- mailboxes and passwords ---
   const mailboxes: Mailbox[] = [];
   const seen = new Map<string, number>();
-  list("mailboxes").forEach((entry, i) => {
+  const mailboxList = list("mailboxes");
+  // Everything the operator declared, valid or not, so one bad entry is reported once only.
+  const declared = new Set(mailboxList);
+  mailboxList.forEach((entry, i) => {
     const where = `${k("mailboxes")}[${i}]`;
     const parsed = parseAddress(entry);
     if (typeof parsed === "string") return bad(where, `${show(entry)} ${parsed}`);
-    if (!domains.includes(parsed.domain) && !domainList.includes(parsed.domain)) {
+    if (!domainList.includes(parsed.domain) && !broken.has("domains")) {
       return bad(where, `${show(entry)} is in domain ${show(parsed.domain)}, which is not in mailfleet:domains; add the domain or fix the address`);
     }
     if (seen.has(entry)) return bad(where, `${show(entry)} duplicates mailfleet:mailboxes[${seen.get(entry)}]; remove one`);
@@ -307,6 +313,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
       const entries = map as Record<string, unknown>;
       for (const [addr, pw] of Object.entries(entries)) {
         const where = `${k("mailboxPasswords")}[${addr}]`;
+        if (declared.has(addr) && !seen.has(addr)) continue;
         if (!seen.has(addr)) {
           bad(where, `has a password for ${show(addr)}, which is not in mailfleet:mailboxes; add the mailbox or remove the password`);
           continue;
@@ -342,7 +349,8 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     }
     const parsed = parseAddress(source);
     if (typeof parsed === "string") return bad(where, `alias ${show(source)} ${parsed}`);
-    if (!domains.includes(parsed.domain)) {
+    if (!domainList.includes(parsed.domain)) {
+      if (broken.has("domains")) return;
       return bad(where, `alias ${show(source)} is not in a hosted domain (mailfleet:domains)`);
     }
     if (seen.has(source)) return bad(where, `alias ${show(source)} is also a mailbox; an alias would hide the mailbox, remove one of them`);
@@ -363,7 +371,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   for (const a of aliases) {
     const where = `${k("aliases")}[${aliasIndex.get(a.source)}]`;
     for (const t of a.targets) {
-      if (hosted(t) && !seen.has(t) && !aliasIndex.has(t)) {
+      if (hosted(t) && !declared.has(t) && !aliasIndex.has(t)) {
         bad(where, `target ${show(t)} is in a hosted domain but is neither a mailbox nor an alias; add it to mailfleet:mailboxes or fix the target`);
       }
     }
@@ -390,7 +398,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   let postmaster = text("postmaster") ?? "";
   if (postmaster === "") {
     if (mailboxes.length > 0) postmaster = mailboxes[0].address;
-    else if (domainList.length > 0) bad(k("postmaster"), "is not set and there is no mailbox to default to; set it to an address that is read (postmaster@ and abuse@ are required by RFC 5321/2142)");
+    else if (domainList.length > 0 && declared.size === 0) bad(k("postmaster"), "is not set and there is no mailbox to default to; set it to an address that is read (postmaster@ and abuse@ are required by RFC 5321/2142)");
   } else {
     const pp = parseAddress(postmaster);
     if (typeof pp === "string") bad(k("postmaster"), `${show(postmaster)} ${pp}`);

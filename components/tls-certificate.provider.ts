@@ -81,9 +81,10 @@ export interface SelfSignedResourceArgs {
 }
 
 export class SelfSignedResource extends pulumi.dynamic.Resource {
-  public readonly certPem!: pulumi.Output<string>;
-  public readonly privateKeyPem!: pulumi.Output<string>;
-  public readonly notAfter!: pulumi.Output<string>;
+  // `declare`: with ES2022 class fields an initialiser would overwrite what super() set.
+  declare public readonly certPem: pulumi.Output<string>;
+  declare public readonly privateKeyPem: pulumi.Output<string>;
+  declare public readonly notAfter: pulumi.Output<string>;
 
   constructor(name: string, args: SelfSignedResourceArgs, opts?: pulumi.CustomResourceOptions) {
     super(

@@ -42,13 +42,13 @@ mf_host_tools() {
   fi
 }
 
-# The Debian archive this machine's own apt uses for SUITE (deb822 or one-line sources alike),
-# without the trailing slash; nothing if there is none. Only component "main" counts, so a
+# The Debian archives this machine's own apt uses (deb822 or one-line sources alike), one
+# "SUITE URI" line each, URI without the trailing slash. Only component "main" counts, so a
 # third-party repository that names its suite "bookworm" is not mistaken for the archive.
-mf_machine_repo() {
+mf_machine_repos() {
   # shellcheck disable=SC2016  # $(...) are apt's format fields
-  apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Created-By: Packages' 2>/dev/null |
-    awk -v s="$1" '$2 == s && $3 == "main" { sub(/\/+$/, "", $1); print $1; exit }'
+  apt-get indextargets --format '$(RELEASE) $(REPO_URI) $(COMPONENT)' 'Created-By: Packages' 2>/dev/null |
+    awk '$3 == "main" && !seen[$1]++ { sub(/\/+$/, "", $2); print $1, $2 }'
 }
 
 # "HOST PORT" of an http(s) URL. The hosts reach the archive through a relay on the bridge
@@ -94,6 +94,14 @@ mf_rm_cgroups() {
     [[ -d $d ]] && rmdir "$d" 2>/dev/null
   done
   return 0
+}
+
+# PIDs still in our cgroups (all hosts): nspawn and whatever its container left.
+mf_cgroup_pids() {
+  local d
+  for d in $(mf_cgroup_roots); do
+    [[ -d $d ]] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -un
 }
 
 # PIDs of our apt relays (socat listening on the bridge address), found by their exact command line.

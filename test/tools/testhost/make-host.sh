@@ -20,13 +20,15 @@ RECIPE_VERSION=1   # bump when the customisation below changes in a way the hash
 
 # Same archive as this machine (it may be a mirror or a snapshot proxy that is the only one
 # reachable); the hosts reach it through the relay, which start-host.sh points at its host:port.
-MIRROR=${MAILFLEET_TESTHOST_MIRROR:-$(mf_machine_repo "$MF_SUITE")}
+repos=
+[[ -n ${MAILFLEET_TESTHOST_MIRROR:-} && -n ${MAILFLEET_TESTHOST_SECURITY_MIRROR:-} ]] || repos=$(mf_machine_repos)
+MIRROR=${MAILFLEET_TESTHOST_MIRROR:-$(awk -v s="$MF_SUITE" '$1 == s { print $2 }' <<<"$repos")}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-SECURITY=${MAILFLEET_TESTHOST_SECURITY_MIRROR:-$(mf_machine_repo "$MF_SUITE-security")}
+SECURITY=${MAILFLEET_TESTHOST_SECURITY_MIRROR:-$(awk -v s="$MF_SUITE-security" '$1 == s { print $2 }' <<<"$repos")}
 SECURITY=${SECURITY:-${MIRROR%/debian}/debian-security}
 read -r relay_host relay_port < <(mf_url_hostport "$MIRROR")
 # One relay per bridge address: a security archive on another host:port cannot be reached.
-if [[ $(mf_url_hostport "$SECURITY") != "$relay_host $relay_port" ]]; then
+if [[ $(mf_url_hostport "$SECURITY" 2>/dev/null) != "$relay_host $relay_port" ]]; then
   mf_log "security archive $SECURITY is not on $relay_host:$relay_port; the hosts get no $MF_SUITE-security"
   SECURITY=
 fi

@@ -49,6 +49,11 @@ stop_one() {
   fi
   # SIGKILL on nspawn alone would leave the container running: clear the netns by its pids
   netns_exists "$MF_NETNS_PREFIX$name" && kill_netns "$MF_NETNS_PREFIX$name"
+  # nspawn exits once its container is gone; its cgroup can only be removed after that
+  if [[ -n $pid ]] && is_nspawn "$pid" "$name"; then
+    for ((i = 0; i < 25; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null
+  fi
   [[ -n $index ]] && ip link del "$MF_VETH_PREFIX$index" 2>/dev/null
   if mountpoint -q "$inst/root" 2>/dev/null; then
     umount "$inst/root" 2>/dev/null || { sleep 1; umount "$inst/root" 2>/dev/null; } || umount -l "$inst/root"
@@ -81,6 +86,11 @@ if ((all)) || ! compgen -G "$MF_RUN/*/index" >/dev/null; then
     done
     # a relay whose pid file is gone: matched by its exact command line, not by name
     for rp in $(mf_relay_pids); do mf_log "stray relay $rp"; kill "$rp" 2>/dev/null; done
+    # whatever is left in our cgroups (an nspawn whose state was lost) is ours: let it exit, then kill it
+    for ((i = 0; i < 25; i++)); do [[ -z $(mf_cgroup_pids) ]] && break; sleep 0.2; done
+    left=$(mf_cgroup_pids | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    [[ -n ${left// } ]] && { mf_log "killing leftover pids in our cgroups: $left"; kill -KILL $left 2>/dev/null; sleep 0.5; }
     for m in $(awk -v v="$MF_VAR/" 'index($2, v) == 1 {print $2}' /proc/mounts | sort -r); do
       mf_log "stray mount $m"; umount "$m" 2>/dev/null || umount -l "$m"
     done

@@ -1,0 +1,165 @@
+// Stack config validation: every error case with its exact message, all problems reported at
+// once, and no secret value ever echoed.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError, readConfig } from "../../components/config";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+const HOSTKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+const SECRET_PW = "correct-horse-battery";
+
+function base(): Record<string, string> {
+  return {
+    "mailfleet:hostAddress": "192.0.2.10",
+    "mailfleet:sshPrivateKey": KEY,
+    "mailfleet:sshHostKey": HOSTKEY,
+    "mailfleet:hostname": "mail.example.net",
+    "mailfleet:domains": JSON.stringify(["example.com", "example.org"]),
+    "mailfleet:mailboxes": JSON.stringify(["john@example.com", "mary@example.org"]),
+    "mailfleet:mailboxPasswords": `john@example.com: ${SECRET_PW}\nmary@example.org: "another-long-pw"\n`,
+    "mailfleet:aliases": JSON.stringify(["info@example.com: john@example.com, mary@example.org"]),
+  };
+}
+const SECRETS = new Set(["mailfleet:sshPrivateKey", "mailfleet:mailboxPasswords"]);
+
+function problems(raw: Record<string, string>, secrets: ReadonlySet<string> = SECRETS): string[] {
+  try {
+    readConfig("acme-prod", raw, secrets);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  return [];
+}
+
+describe("readConfig", () => {
+  it("accepts a complete config and applies defaults", () => {
+    const c = readConfig("acme-prod", base(), SECRETS);
+    assert.equal(c.host.port, 22);
+    assert.equal(c.host.user, "root");
+    assert.deepEqual(c.domains, ["example.com", "example.org"]);
+    assert.deepEqual(c.mailboxes.map((m) => [m.address, m.local, m.domain]), [
+      ["john@example.com", "john", "example.com"],
+      ["mary@example.org", "mary", "example.org"],
+    ]);
+    assert.equal(c.mailboxes[0].password, SECRET_PW);
+    assert.equal(c.postmaster, "john@example.com");
+    assert.deepEqual(c.aliases, [{ source: "info@example.com", targets: ["john@example.com", "mary@example.org"] }]);
+    assert.equal(c.tlsKeyBits, 2048);
+    assert.equal(c.passwordHashRounds, 100000);
+  });
+
+  it("normalises trusted networks to Postfix syntax", () => {
+    const c = readConfig("s", { ...base(), "mailfleet:trustedNetworks": JSON.stringify(["192.0.2.0/24", "2001:DB8:1::/48", "[2001:db8:2::]/64"]) }, SECRETS);
+    assert.deepEqual(c.trustedNetworks.map((n) => n.postfix), ["192.0.2.0/24", "[2001:db8:1::]/48", "[2001:db8:2::]/64"]);
+  });
+
+  const cases: Array<[string, Record<string, string | undefined>, string[]]> = [
+    ["fails on a domain with a space", { "mailfleet:domains": JSON.stringify(["example.com", "exa mple.org"]) }, [
+      'mailfleet:domains[1]: "exa mple.org" contains white space',
+      'mailfleet:mailboxes[1]: "mary@example.org" is in domain "example.org", which is not in mailfleet:domains; add the domain or fix the address',
+    ]],
+    ["fails on a duplicate domain", { "mailfleet:domains": JSON.stringify(["example.com", "example.org", "example.com"]) }, [
+      'mailfleet:domains[2]: "example.com" is listed twice; remove the duplicate',
+    ]],
+    ["fails on a hostname that is not a FQDN", { "mailfleet:hostname": "mail" }, [
+      'mailfleet:hostname: "mail" is not a fully qualified domain name (it needs at least two labels, e.g. example.com); the mail host needs a fully qualified name such as mail.example.net',
+    ]],
+    ["fails on a hosted domain equal to the hostname", { "mailfleet:domains": JSON.stringify(["example.com", "example.org", "mail.example.net"]) }, [
+      'mailfleet:domains[2]: "mail.example.net" is the host name; a hosted domain must differ from mailfleet:hostname (Postfix must not list a domain in both mydestination and virtual_mailbox_domains)',
+    ]],
+    ["fails on a duplicate mailbox", { "mailfleet:mailboxes": JSON.stringify(["john@example.com", "mary@example.org", "john@example.com"]) }, [
+      'mailfleet:mailboxes[2]: "john@example.com" duplicates mailfleet:mailboxes[0]; remove one',
+    ]],
+    ["fails on an upper-case or plus mailbox", { "mailfleet:mailboxes": JSON.stringify(["John@example.com", "mary+x@example.org"]) }, [
+      'mailfleet:mailboxes[0]: "John@example.com" has upper-case letters; write addresses in lower case',
+      'mailfleet:mailboxes[1]: "mary+x@example.org" uses "+" in the local part, which is reserved for plus-addressing (user+tag@domain reaches user@domain)',
+      'mailfleet:mailboxPasswords[john@example.com]: has a password for "john@example.com", which is not in mailfleet:mailboxes; add the mailbox or remove the password',
+      'mailfleet:mailboxPasswords[mary@example.org]: has a password for "mary@example.org", which is not in mailfleet:mailboxes; add the mailbox or remove the password',
+      'mailfleet:aliases[0]: target "john@example.com" is in a hosted domain but is neither a mailbox nor an alias; add it to mailfleet:mailboxes or fix the target',
+      'mailfleet:aliases[0]: target "mary@example.org" is in a hosted domain but is neither a mailbox nor an alias; add it to mailfleet:mailboxes or fix the target',
+    ]],
+    ["fails on an alias to an unknown hosted target", { "mailfleet:aliases": JSON.stringify(["info@example.com: nobody@example.com"]) }, [
+      'mailfleet:aliases[0]: target "nobody@example.com" is in a hosted domain but is neither a mailbox nor an alias; add it to mailfleet:mailboxes or fix the target',
+    ]],
+    ["fails on a catch-all and on an alias hiding a mailbox", { "mailfleet:aliases": JSON.stringify(["@example.com: john@example.com", "john@example.com: mary@example.org"]) }, [
+      'mailfleet:aliases[0]: "@example.com" is a catch-all; catch-alls defeat recipient checks at RCPT time and create backscatter, list the addresses instead',
+      'mailfleet:aliases[1]: alias "john@example.com" is also a mailbox; an alias would hide the mailbox, remove one of them',
+    ]],
+    ["fails on an alias loop", { "mailfleet:aliases": JSON.stringify(["a@example.com: b@example.com", "b@example.com: a@example.com"]) }, [
+      'mailfleet:aliases[0]: alias "a@example.com" only loops back to itself and delivers nowhere; point it at a mailbox',
+      'mailfleet:aliases[1]: alias "b@example.com" only loops back to itself and delivers nowhere; point it at a mailbox',
+    ]],
+    ["fails on a malformed alias", { "mailfleet:aliases": JSON.stringify(["info@example.com john@example.com"]) }, [
+      'mailfleet:aliases[0]: "info@example.com john@example.com" is not of the form "alias@domain: target[, target...]"',
+    ]],
+    ["fails on invalid CIDRs and an open-relay network", { "mailfleet:trustedNetworks": JSON.stringify(["192.0.2.1/24", "10.0.0.0/33", "0.0.0.0/0", "fe80::zz/64", "192.0.2.0"]) }, [
+      'mailfleet:trustedNetworks[0]: "192.0.2.1/24" has host bits set; the network is 192.0.2.0/24',
+      'mailfleet:trustedNetworks[1]: "10.0.0.0/33" has a prefix length /33 larger than 32',
+      'mailfleet:trustedNetworks[2]: "0.0.0.0/0" trusts every address on the Internet: that is an open relay; list only your own networks',
+      'mailfleet:trustedNetworks[3]: "fe80::zz/64" is not a network in CIDR notation (e.g. 192.0.2.0/24 or 2001:db8::/64)',
+      'mailfleet:trustedNetworks[4]: "192.0.2.0" is not a network in CIDR notation (e.g. 192.0.2.0/24 or 2001:db8::/64)',
+    ]],
+    ["fails on a missing secret", { "mailfleet:sshPrivateKey": undefined, "mailfleet:mailboxPasswords": undefined }, [
+      "mailfleet:sshPrivateKey: is required (SSH private key (OpenSSH or PEM) for the login: pulumi config set --secret mailfleet:sshPrivateKey < key.)",
+      'mailfleet:mailboxPasswords: is required (YAML map of mailbox address to password, one secret: pulumi config set --secret mailfleet:mailboxPasswords < passwords.yaml. Stored on the host only as SHA512-CRYPT hashes.)',
+    ]],
+    ["fails on a mailbox without a password and a short password", { "mailfleet:mailboxPasswords": "john@example.com: short\n" }, [
+      "mailfleet:mailboxPasswords[john@example.com]: is shorter than 10 characters; use a longer password",
+      'mailfleet:mailboxPasswords: has no password for mailbox "mary@example.org"; add "mary@example.org: <password>" to the secret',
+    ]],
+    ["fails on a bad host address, port, user and host key", {
+      "mailfleet:hostAddress": "300.1.2.3",
+      "mailfleet:sshPort": "70000",
+      "mailfleet:sshUser": "Root User",
+      "mailfleet:sshHostKey": `mail.example.net ${HOSTKEY}`,
+    }, [
+      'mailfleet:hostAddress: "300.1.2.3" is not a valid IPv4 address',
+      "mailfleet:sshPort: 70000 is out of range; use 1 to 65535",
+      'mailfleet:sshUser: "Root User" is not a valid Unix user name',
+      'mailfleet:sshHostKey: "mail.example.net ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsa..." looks like a known_hosts line; drop the host name field and keep "<type> <base64>"',
+    ]],
+    ["fails on an unknown key with a suggestion", { "mailfleet:mailboxs": "[]" }, [
+      "mailfleet:mailboxs: unknown config key; did you mean mailfleet:mailboxes?",
+    ]],
+    ["fails on a list given as a string and a non-integer", { "mailfleet:domains": "example.com", "mailfleet:tlsKeyBits": "big" }, [
+      "mailfleet:domains: \"example.com\" is not a list; set it as a YAML list in the stack file or with pulumi config set --path 'mailfleet:domains[0]' VALUE",
+      'mailfleet:tlsKeyBits: "big" is not an integer',
+    ]],
+  ];
+  for (const [name, change, expected] of cases) {
+    it(name, () => {
+      const raw = base();
+      for (const [k, v] of Object.entries(change)) {
+        if (v === undefined) delete raw[k];
+        else raw[k] = v;
+      }
+      assert.deepEqual(problems(raw), expected);
+    });
+  }
+
+  it("fails on secrets stored in plain text, without showing them", () => {
+    const p = problems(base(), new Set());
+    assert.deepEqual(p, [
+      "mailfleet:sshPrivateKey: is stored in plain text; store it as a secret: pulumi config set --secret mailfleet:sshPrivateKey < ~/.ssh/id_ed25519",
+      "mailfleet:mailboxPasswords: is stored in plain text; store it as a secret: pulumi config set --secret mailfleet:mailboxPasswords < passwords.yaml",
+    ]);
+  });
+
+  it("reports every problem at once in one error naming the stack", () => {
+    const raw = { ...base(), "mailfleet:hostname": "mail", "mailfleet:domains": JSON.stringify(["example.com", "example.org", "Bad.Example"]) };
+    assert.throws(() => readConfig("acme-prod", raw, SECRETS), (err: Error) => {
+      assert.match(err.message, /^invalid stack config for "acme-prod":\n - mailfleet:hostname: "mail" is not a fully qualified/);
+      assert.match(err.message, /\n - mailfleet:domains\[2\]: "Bad.Example" has upper-case letters/);
+      return true;
+    });
+  });
+
+  it("never echoes a password or key in any message", () => {
+    const raw = { ...base(), "mailfleet:mailboxPasswords": `john@example.com: ${SECRET_PW}\nstranger@example.com: ${SECRET_PW}x\n`, "mailfleet:sshPrivateKey": "not a key at all, secret-ish" };
+    const text = problems(raw).join("\n");
+    assert.ok(text.length > 0);
+    assert.ok(!text.includes(SECRET_PW));
+    assert.ok(!text.includes("secret-ish"));
+  });
+});
