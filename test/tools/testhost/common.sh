@@ -104,12 +104,15 @@ mf_cgroup_pids() {
   done | sort -un
 }
 
-# PIDs of our apt relays (socat listening on the bridge address), found by their exact command line.
+# The apt relay runs as socat with argv[0] set to this, so that it can be told from any other
+# socat by its command line alone, whatever subnet it was started for.
+MF_RELAY_ARGV0=mailfleet-apt-relay
+mf_is_relay() { [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q "^$MF_RELAY_ARGV0 TCP-LISTEN:"; }
 mf_relay_pids() {
   local f pid
-  for f in /proc/[0-9]*/cmdline; do
-    pid=${f#/proc/}; pid=${pid%/cmdline}
-    tr '\0' ' ' <"$f" 2>/dev/null | grep -qE "^socat TCP-LISTEN:[0-9]+,bind=$MF_GW4,fork" && echo "$pid"
+  for f in /proc/[0-9]*; do
+    pid=${f#/proc/}
+    mf_is_relay "$pid" && echo "$pid"
   done
   return 0
 }

@@ -41,6 +41,7 @@ dest=$MF_CACHE/rootfs-$key
 hit() { ln -sfn "rootfs-$key" "$MF_CACHE/current"; mf_log "cached rootfs $dest"; echo "$dest"; exit 0; }
 [[ ${1:-} != --force && -e $dest/.complete ]] && hit
 
+# shellcheck disable=SC2119  # no extra packages here
 mf_host_tools
 mkdir -p "$MF_CACHE/debs"
 exec 9>"$MF_CACHE/.build.lock"; flock 9

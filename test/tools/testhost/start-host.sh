@@ -43,6 +43,7 @@ done
 
 rootfs=$(mf_rootfs)
 [[ -n $rootfs && -e $rootfs/.complete ]] || rootfs=$("$here/make-host.sh" | tail -n1)
+# shellcheck disable=SC2119  # no extra packages here
 mf_host_tools
 # the archive the tree's sources.list names; its host is mapped to the bridge address below
 read -r apt_host apt_port 2>/dev/null <"$rootfs/.mailfleet-apt-relay" || { apt_host=deb.debian.org apt_port=80; }
@@ -79,9 +80,11 @@ if ! ip link show "$MF_BRIDGE" >/dev/null 2>&1; then
   ip link set "$MF_BRIDGE" up
 fi
 [[ $(cat /proc/sys/net/ipv4/ip_forward) == 0 ]] || mf_log "warning: net.ipv4.ip_forward=1 here; the hosts still get no default route"
-if ! { [[ -s $MF_RUN/relay.pid ]] && kill -0 "$(cat "$MF_RUN/relay.pid")" 2>/dev/null; }; then
+if ! { [[ -s $MF_RUN/relay.pid ]] && mf_is_relay "$(cat "$MF_RUN/relay.pid")"; }; then
   # the archive's name resolves here, in the root namespace; the hosts only see the bridge address
-  setsid socat "TCP-LISTEN:$apt_port,bind=$MF_GW4,fork,reuseaddr" "TCP:$apt_host:$apt_port" </dev/null >/dev/null 2>&1 9>&- &
+  # shellcheck disable=SC2016
+  setsid bash -c 'exec -a "$0" socat "$@"' "$MF_RELAY_ARGV0" \
+    "TCP-LISTEN:$apt_port,bind=$MF_GW4,fork,reuseaddr" "TCP:$apt_host:$apt_port" </dev/null >/dev/null 2>&1 9>&- &
   echo $! >"$MF_RUN/relay.pid"
 fi
 

@@ -74,26 +74,26 @@ for n in "${names[@]}"; do stop_one "$n"; done
 if ((all)) || ! compgen -G "$MF_RUN/*/index" >/dev/null; then
   if [[ -s $MF_RUN/relay.pid ]]; then
     rp=$(cat "$MF_RUN/relay.pid")
-    tr '\0' ' ' <"/proc/$rp/cmdline" 2>/dev/null | grep -qE "^socat TCP-LISTEN:[0-9]+,bind=$MF_GW4," && kill -- "-$rp" 2>/dev/null
+    mf_is_relay "$rp" && kill -- "-$rp" 2>/dev/null   # its process group: the relay and its forks
     rm -f "$MF_RUN/relay.pid"
   fi
   if ((all)); then
     for n in $(ip netns list | awk '{print $1}' | grep "^$MF_NETNS_PREFIX"); do
       mf_log "stray netns $n"; kill_netns "$n"
     done
-    for v in $(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^$MF_VETH_PREFIX[0-9]+$"); do
+    for v in $(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^${MF_VETH_PREFIX}[0-9]+$"); do
       mf_log "stray veth $v"; ip link del "$v" 2>/dev/null
     done
-    # a relay whose pid file is gone: matched by its exact command line, not by name
+    # a relay whose pid file is gone (or started for other subnets): found by its argv[0]
     for rp in $(mf_relay_pids); do mf_log "stray relay $rp"; kill "$rp" 2>/dev/null; done
     # whatever is left in our cgroups (an nspawn whose state was lost) is ours: let it exit, then kill it
     for ((i = 0; i < 25; i++)); do [[ -z $(mf_cgroup_pids) ]] && break; sleep 0.2; done
     left=$(mf_cgroup_pids | tr '\n' ' ')
     # shellcheck disable=SC2086
     [[ -n ${left// } ]] && { mf_log "killing leftover pids in our cgroups: $left"; kill -KILL $left 2>/dev/null; sleep 0.5; }
-    for m in $(awk -v v="$MF_VAR/" 'index($2, v) == 1 {print $2}' /proc/mounts | sort -r); do
+    while read -r m; do
       mf_log "stray mount $m"; umount "$m" 2>/dev/null || umount -l "$m"
-    done
+    done < <(awk -v v="$MF_VAR/" 'index($2, v) == 1 {print $2}' /proc/mounts | sort -r)
     for d in $(mf_cgroup_roots); do
       [[ -d $d ]] && { find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; [[ -d $d ]] && mf_log "cgroup $d still in use"; }
     done

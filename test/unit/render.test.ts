@@ -1,0 +1,100 @@
+// Rendering: golden files compared byte for byte (regenerate with UPDATE_GOLDEN=1 and review the
+// diff like code), determinism, and the renderer's and bundle encoder's refusals.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { dovecotConf } from "../../components/dovecot.render";
+import { postfixFiles, senderLoginTable, virtualAliasTable } from "../../components/postfix.render";
+import { encodeBundle, HostFile, renderTemplate } from "../../components/render";
+import { dovecotSettings, postfixSettings } from "../fixtures/settings";
+
+const GOLDEN = path.join(__dirname, "..", "golden");
+
+function all(): HostFile[] {
+  return [...postfixFiles(postfixSettings), dovecotConf(dovecotSettings)];
+}
+
+describe("rendered files", () => {
+  for (const file of all()) {
+    it(`${file.path} matches its golden file`, () => {
+      const golden = path.join(GOLDEN, file.path);
+      if (process.env.UPDATE_GOLDEN) {
+        fs.mkdirSync(path.dirname(golden), { recursive: true });
+        fs.writeFileSync(golden, file.content);
+      }
+      assert.equal(file.content, fs.readFileSync(golden, "utf8"));
+    });
+  }
+
+  it("renders byte-identical output twice (no spurious preview diffs)", () => {
+    assert.equal(encodeBundle(all()), encodeBundle(all()));
+  });
+
+  it("installs files with the modes of mailspec §19", () => {
+    assert.deepEqual(
+      all().map((f) => `${f.path} ${f.owner}:${f.group} ${f.mode} ${f.kind}`),
+      [
+        "/etc/mailname root:root 0644 plain",
+        "/etc/aliases root:root 0644 postalias",
+        "/etc/postfix/vmail_domains root:root 0644 postmap",
+        "/etc/postfix/vmail_mailboxes root:root 0644 postmap",
+        "/etc/postfix/virtual root:root 0644 postmap",
+        "/etc/postfix/sender_login root:root 0644 postmap",
+        "/etc/postfix/master.cf root:root 0644 plain",
+        "/etc/postfix/main.cf root:root 0644 plain",
+        "/etc/dovecot/dovecot.conf root:root 0644 plain",
+      ],
+    );
+  });
+});
+
+describe("lookup tables", () => {
+  it("routes postmaster@ and abuse@ of every domain unless aliased explicitly", () => {
+    assert.deepEqual(virtualAliasTable(postfixSettings).entries, [
+      ["postmaster@example.com", "john@example.com"],
+      ["abuse@example.com", "john@example.com"],
+      ["postmaster@example.org", "john@example.com"],
+      ["info@example.com", "john@example.com,mary@example.org"],
+      ["abuse@example.org", "mary@example.org"],
+      ["sales@example.com", "info@example.com,partner@external.test"],
+    ]);
+  });
+
+  it("lets a login send as its mailbox and as the aliases that reach it", () => {
+    assert.deepEqual(senderLoginTable(postfixSettings).entries, [
+      ["john@example.com", "john@example.com"],
+      ["mary@example.org", "mary@example.org"],
+      ["postmaster@example.com", "john@example.com"],
+      ["abuse@example.com", "john@example.com"],
+      ["postmaster@example.org", "john@example.com"],
+      ["info@example.com", "john@example.com,mary@example.org"],
+      ["abuse@example.org", "mary@example.org"],
+      ["sales@example.com", "john@example.com,mary@example.org"],
+    ]);
+  });
+});
+
+describe("renderTemplate", () => {
+  it("fails on a placeholder without a value", () => {
+    assert.throws(() => renderTemplate("etc/mailname", {}), /no value for \{\{hostname\}\}/);
+  });
+  it("fails on a value the template does not use", () => {
+    assert.throws(() => renderTemplate("etc/mailname", { hostname: "a.b", extra: "x" }), /unused values extra/);
+  });
+});
+
+describe("encodeBundle", () => {
+  const f: HostFile = { path: "/etc/x", owner: "root", group: "root", mode: "0644", kind: "plain", content: "a\n" };
+  it("frames each file with a header and an end line", () => {
+    assert.equal(encodeBundle([f]), "@@file /etc/x 0644 root root plain\na\n@@end\n");
+  });
+  it("fails on content that could end the frame early", () => {
+    assert.throws(() => encodeBundle([{ ...f, content: "@@end\n" }]), /line starting with @@/);
+  });
+  it("fails on a path with a space, a bad mode or a missing final newline", () => {
+    assert.throws(() => encodeBundle([{ ...f, path: "/etc/a b" }]), /bad host path/);
+    assert.throws(() => encodeBundle([{ ...f, mode: "644" }]), /bad mode/);
+    assert.throws(() => encodeBundle([{ ...f, content: "a" }]), /must end with a newline/);
+  });
+});
