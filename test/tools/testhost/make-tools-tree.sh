@@ -5,6 +5,9 @@
 #   d=$(mktemp -d "$TREE/tmp/cfg.XXXXXX"); cp main.cf master.cf "$d"/
 #   chroot "$TREE" postconf -c "/tmp/${d##*/}" -n        (warnings on stderr)
 #   chroot "$TREE" doveconf -n -c /tmp/.../dovecot.conf   (errors on stderr, exit 89)
+#   chroot "$TREE" postfix -c "/tmp/${d##*/}" check       (exit 1 on errors; postfix(1) prints its
+#       own fatal errors only to a terminal: run it under `script -qec "..." /dev/null` to see them)
+# Runs as root (chroot). Tests share the tree: give each its own directory under TREE/tmp.
 # Usage: make-tools-tree.sh [--force]
 # Prints the tree path. Keyed on the base tree and this recipe: a second run only prints it.
 set -euo pipefail
