@@ -74,8 +74,9 @@ export class MailServer extends pulumi.ComponentResource {
       stack: args.stack,
       packages: MAIL_PACKAGES,
       debconf: [
-        // mailfleet writes main.cf itself; nothing should listen with Debian's half-made one.
-        "postfix postfix/main_mailer_type select No configuration",
+        // Debian starts Postfix at install: "Local only" listens on loopback until mailfleet's
+        // main.cf replaces it ("No configuration" leaves it failing without a main.cf).
+        "postfix postfix/main_mailer_type select Local only",
         `postfix postfix/mailname string ${args.hostname}`,
       ],
     }, { parent: this });

@@ -169,7 +169,7 @@ export class Engine {
       type: args.type,
       name: args.name,
       order: this.order++,
-      inputsHash: hash({ ...plain, __provider: undefined }),
+      inputsHash: hash(plain),
       triggersHash,
       outputs,
       ...extra,
@@ -191,6 +191,8 @@ export class Engine {
     const old = this.old.resources[urn];
     const conn = plain.connection as { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string; dialErrorLimit?: number; perDialTimeout?: number } | undefined;
     if (remote && conn?.privateKey) this.lastConnection = { privateKey: conn.privateKey };
+    // The whole connection is one secret, but only its key (or password) needs masking.
+    if (conn) for (const v of [conn.host, conn.user, conn.hostKey]) if (v) this.secrets.delete(v);
     const env = (plain.environment ?? {}) as Record<string, string>;
     if (remote && Object.keys(env).some((k) => !/^(LANG|LC_.*)$/.test(k))) {
       throw new Error(`environment ${Object.keys(env).join(",")} would be refused: Debian's sshd accepts only LANG and LC_* (AcceptEnv)`);
