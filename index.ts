@@ -28,6 +28,23 @@ const server = new MailServer("mail", {
   tlsKeyBits: config.tlsKeyBits,
   tlsValidityDays: config.tlsValidityDays,
   passwordHashRounds: config.passwordHashRounds,
+  allowAuthOnPort25: config.allowAuthOnPort25,
+  headerPrivacy: config.headerPrivacy,
+  headerPrivacyStrip: config.headerPrivacyStrip,
+  blockReadReceipts: config.blockReadReceipts,
+  relayHost: config.relayHost && {
+    nexthop: config.relayHost.nexthop,
+    username: config.relayHost.username,
+    password: pulumi.secret(config.relayHost.password),
+  },
+  blockedSenders: config.blockedSenders,
+  blockedClients: config.blockedClients,
+  rejectUnknownSenderDomain: config.rejectUnknownSenderDomain,
+  authRateLimitPerMinute: config.authRateLimitPerMinute,
+  bounceQueueLifetimeDays: config.bounceQueueLifetimeDays,
+  queueCleanupTimer: config.queueCleanupTimer,
+  postscreenDnsblSites: config.postscreenDnsblSites,
+  postscreenDnsblThreshold: config.postscreenDnsblThreshold,
 });
 
 export const hostname = server.hostname;

@@ -2,8 +2,11 @@
 // Pure: it takes the raw config map (as Pulumi hands it to the program) and returns a typed
 // config or every problem at once. Secret values are never echoed in a message.
 import * as YAML from "yaml";
+import type { AccessRule } from "./postfix.render";
 import {
   checkDomain,
+  checkHeaderName,
+  checkReplyText,
   checkHostAddress,
   checkHostKey,
   Network,
@@ -19,6 +22,12 @@ export interface KeySpec {
   type: KeyType;
   description: string;
   secret?: boolean;
+  /**
+   * An optional secret: Pulumi's CLI makes every declared key without a default required and
+   * refuses a `secret: true` key whose value came from a default, so optional secrets are declared
+   * with an empty default and the program refuses a value that is not stored encrypted.
+   */
+  secretWhenSet?: boolean;
   /** Absent: the key is required. */
   default?: string | number | boolean | string[];
 }
@@ -78,6 +87,74 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     default: [],
     description: "Extra networks (CIDR) allowed to relay without AUTH, added to loopback in mynetworks. Customers should authenticate instead.",
   },
+  allowAuthOnPort25: {
+    type: "boolean",
+    default: false,
+    description: "Also offer SMTP AUTH on port 25 (only after STARTTLS). Off: AUTH on 587/465 only (RFC 8314).",
+  },
+  headerPrivacy: {
+    type: "boolean",
+    default: true,
+    description: "Remove the customer's client hop (Received ... with ESMTPSA) and headerPrivacyStrip headers from submitted mail (587, 465, sendmail); inbound mail keeps its trace.",
+  },
+  headerPrivacyStrip: {
+    type: "array",
+    default: ["X-Originating-IP", "X-Mailer", "User-Agent", "X-PHP-Originating-Script"],
+    description: "Header names removed from submitted mail when headerPrivacy is on.",
+  },
+  relayHost: {
+    type: "string",
+    default: "",
+    description: 'Smarthost for all outbound mail: "smtp.provider.example", "smtp.provider.example:587" or "[192.0.2.1]:587" (no MX lookup; TLS required toward it). Empty: deliver directly.',
+  },
+  relayHostUsername: { type: "string", default: "", description: "SASL login at the smarthost; empty: no AUTH toward it." },
+  relayHostPassword: {
+    type: "string",
+    default: "",
+    secretWhenSet: true,
+    description: "SASL password at the smarthost; must be set with --secret (it is optional, so Pulumi.yaml cannot mark it secret: the CLI would then require it for every stack).",
+  },
+  blockedSenders: {
+    type: "array",
+    default: [],
+    description: 'Envelope senders refused at RCPT on port 25, each "address-or-domain: reply text" (a domain covers its subdomains), e.g. a hacked mailing list.',
+  },
+  blockedClients: {
+    type: "array",
+    default: [],
+    description: 'Client networks refused at RCPT on port 25, each "CIDR: reply text".',
+  },
+  blockReadReceipts: {
+    type: "boolean",
+    default: false,
+    description: "Discard read receipts (MDNs) sent by users and strip Disposition-Notification-To/Return-Receipt-To from submitted mail; bounces (DSNs) always pass.",
+  },
+  rejectUnknownSenderDomain: {
+    type: "boolean",
+    default: true,
+    description: "Refuse (4xx until DNS answers) mail on port 25 whose sender domain has no DNS record. Needs a working resolver on the host.",
+  },
+  authRateLimitPerMinute: {
+    type: "integer",
+    default: 30,
+    description: "AUTH commands a client address may send per minute (smtpd_client_auth_rate_limit); 0: no limit.",
+  },
+  bounceQueueLifetimeDays: {
+    type: "integer",
+    default: 1,
+    description: "Days an undeliverable bounce stays queued (bounce_queue_lifetime; Postfix's default is 5).",
+  },
+  queueCleanupTimer: {
+    type: "boolean",
+    default: false,
+    description: "Run mailfleet-queue-cleanup daily (removes deferred MAILER-DAEMON bounces, nothing else). The command is always installed for on-demand use.",
+  },
+  postscreenDnsblSites: {
+    type: "array",
+    default: [],
+    description: 'DNSBLs for postscreen on port 25, each with a result filter, e.g. "zen.spamhaus.org=127.0.0.[2..11]*3". Empty: postscreen off.',
+  },
+  postscreenDnsblThreshold: { type: "integer", default: 3, description: "postscreen_dnsbl_threshold: summed weight at which a client is refused." },
   tlsKeyBits: { type: "integer", default: 2048, description: "RSA key size of the self-signed certificate (2048, 3072 or 4096)." },
   tlsValidityDays: { type: "integer", default: 825, description: "Validity of the self-signed certificate in days (1 to 825)." },
   passwordHashRounds: {
@@ -109,6 +186,19 @@ export interface Alias {
   targets: string[];
 }
 
+export interface RelayHost {
+  /** Host name or IP literal, without brackets. */
+  host: string;
+  port: number;
+  /** Postfix next-hop form: `[host]:port` (brackets: no MX lookup). */
+  nexthop: string;
+  username: string;
+  /** Plaintext in memory only; wrapped with pulumi.secret() before it reaches any resource. */
+  password: string;
+}
+
+export type { AccessRule };
+
 export interface MailConfig {
   stack: string;
   host: HostConnection;
@@ -121,7 +211,23 @@ export interface MailConfig {
   tlsKeyBits: number;
   tlsValidityDays: number;
   passwordHashRounds: number;
+  allowAuthOnPort25: boolean;
+  headerPrivacy: boolean;
+  headerPrivacyStrip: string[];
+  relayHost?: RelayHost;
+  blockedSenders: AccessRule[];
+  blockedClients: AccessRule[];
+  blockReadReceipts: boolean;
+  rejectUnknownSenderDomain: boolean;
+  authRateLimitPerMinute: number;
+  bounceQueueLifetimeDays: number;
+  queueCleanupTimer: boolean;
+  postscreenDnsblSites: string[];
+  postscreenDnsblThreshold: number;
 }
+
+/** Headers that carry the message itself; stripping one breaks mail (mailspec F-09: MIME-Version). */
+const ESSENTIAL_HEADERS = ["from", "to", "cc", "date", "subject", "message-id", "mime-version", "content-type", "content-transfer-encoding", "received"];
 
 export class ConfigError extends Error {
   constructor(
@@ -418,6 +524,114 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     trustedNetworks.push(net);
   });
 
+  const boolean = (key: string): boolean => {
+    const value = text(key);
+    if (value === undefined) return Boolean(CONFIG_KEYS[key].default);
+    if (value !== "true" && value !== "false") {
+      bad(k(key), `${show(value)} is not a boolean; use true or false`);
+      return Boolean(CONFIG_KEYS[key].default);
+    }
+    return value === "true";
+  };
+
+  // --- mail policy (mailspec F-05..F-09, F-14..F-17) ---
+  const allowAuthOnPort25 = boolean("allowAuthOnPort25");
+  const headerPrivacy = boolean("headerPrivacy");
+  const headerPrivacyStrip: string[] = [];
+  list("headerPrivacyStrip").forEach((name, i) => {
+    const where = `${k("headerPrivacyStrip")}[${i}]`;
+    const why = checkHeaderName(name);
+    if (why) return bad(where, `${show(name)} ${why}`);
+    if (ESSENTIAL_HEADERS.includes(name.toLowerCase())) {
+      return bad(where, `${show(name)} carries the message itself and must not be stripped${name.toLowerCase() === "received" ? " (the client's own Received hop is removed by headerPrivacy)" : ""}`);
+    }
+    if (headerPrivacyStrip.some((h) => h.toLowerCase() === name.toLowerCase())) return bad(where, `${show(name)} is listed twice`);
+    headerPrivacyStrip.push(name);
+  });
+
+  let relayHost: RelayHost | undefined;
+  const relayText = (text("relayHost") ?? "").trim();
+  const relayUser = text("relayHostUsername") ?? "";
+  const relayPassword = text("relayHostPassword") ?? "";
+  if (relayPassword !== "" && !secretKeys.has(k("relayHostPassword"))) {
+    bad(k("relayHostPassword"), "is stored in plain text; store it as a secret: pulumi config set --secret mailfleet:relayHostPassword");
+  }
+  if (relayText !== "") {
+    const m = /^(?:\[([^\]]+)\]|([^:\[\]]+))(?::([0-9]{1,5}))?$/.exec(relayText);
+    const host = m ? (m[1] ?? m[2]) : "";
+    const port = m && m[3] ? Number(m[3]) : 587;
+    const hostProblem = !m ? "is not of the form host, host:port or [host]:port" : checkHostAddress(host);
+    if (hostProblem) bad(k("relayHost"), `${show(relayText)} ${hostProblem}`);
+    else if (port === 465) bad(k("relayHost"), `${show(relayText)} uses port 465 (implicit TLS), which mailfleet does not support yet; use the provider's submission port 587 (STARTTLS)`);
+    else if (port < 1 || port > 65535) bad(k("relayHost"), `${show(relayText)} has an invalid port`);
+    else relayHost = { host, port, nexthop: `[${host}]:${port}`, username: relayUser, password: relayPassword };
+    if (relayUser !== "" && !/^[^\s:]+$/.test(relayUser)) bad(k("relayHostUsername"), `${show(relayUser)} may not contain white space or ":"`);
+    if (relayUser !== "" && relayPassword === "") bad(k("relayHostPassword"), "is empty but mailfleet:relayHostUsername is set; set the password with pulumi config set --secret mailfleet:relayHostPassword");
+    if (relayUser === "" && relayPassword !== "") bad(k("relayHostUsername"), "is empty but mailfleet:relayHostPassword is set; set the login name too");
+    if (relayPassword !== "" && (relayPassword !== relayPassword.trim() || /[\u0000-\u001f\u007f]/.test(relayPassword))) {
+      bad(k("relayHostPassword"), "has leading or trailing white space or a control character, which the SASL password map cannot carry");
+    }
+  } else if (relayUser !== "" || relayPassword !== "") {
+    bad(k("relayHost"), "is empty but smarthost credentials are set; set the smarthost or remove mailfleet:relayHostUsername/relayHostPassword");
+  }
+
+  const accessRule = (key: string, entry: string, i: number, parseKey: (s: string) => string | { key: string }): AccessRule | undefined => {
+    const where = `${k(key)}[${i}]`;
+    const m = /^\s*(\S+?)\s*(?::\s*(.*?))?\s*$/.exec(entry);
+    if (!m) return void bad(where, `${show(entry)} is not of the form "KEY: reply text"`);
+    const parsedKey = parseKey(m[1]);
+    if (typeof parsedKey === "string") return void bad(where, `${show(m[1])} ${parsedKey}`);
+    const reply = m[2] ?? "";
+    if (reply === "") return { key: parsedKey.key, action: "REJECT 5.7.1 Access denied by postmaster" };
+    const why = checkReplyText(reply);
+    if (why) return void bad(where, `reply text ${why}`);
+    // "550 5.7.1 text" sets the code; otherwise REJECT gives access_map_reject_code (554).
+    return { key: parsedKey.key, action: /^5[0-9][0-9] 5\.[0-9]{1,3}\.[0-9]{1,3} /.test(reply) ? reply : `REJECT 5.7.1 ${reply}` };
+  };
+  const blockedSenders: AccessRule[] = [];
+  list("blockedSenders").forEach((entry, i) => {
+    const rule = accessRule("blockedSenders", entry, i, (s) => {
+      if (s.includes("@")) {
+        const a = parseAddress(s);
+        return typeof a === "string" ? a : { key: s };
+      }
+      return checkDomain(s) ?? { key: s };
+    });
+    if (!rule) return;
+    if (domains.includes(rule.key)) return bad(`${k("blockedSenders")}[${i}]`, `${show(rule.key)} is a hosted domain; blocking it would refuse your own customers' mail`);
+    if (blockedSenders.some((r) => r.key === rule.key)) return bad(`${k("blockedSenders")}[${i}]`, `${show(rule.key)} is listed twice`);
+    blockedSenders.push(rule);
+  });
+  const blockedClients: AccessRule[] = [];
+  list("blockedClients").forEach((entry, i) => {
+    // IPv6 networks contain ":", so the reply text follows ": " (colon and space) here.
+    const cut = entry.indexOf(": ");
+    const net = parseNetwork((cut < 0 ? entry : entry.slice(0, cut)).trim());
+    const where = `${k("blockedClients")}[${i}]`;
+    if (typeof net === "string") return bad(where, `${show(entry)} ${net}`);
+    const rule = accessRule("blockedClients", `x${cut < 0 ? "" : entry.slice(cut)}`, i, () => ({ key: net.cidr }));
+    if (!rule) return;
+    if (blockedClients.some((r) => r.key === rule.key)) return bad(where, `${show(net.cidr)} is listed twice`);
+    blockedClients.push(rule);
+  });
+
+  const blockReadReceipts = boolean("blockReadReceipts");
+  const rejectUnknownSenderDomain = boolean("rejectUnknownSenderDomain");
+  const authRateLimitPerMinute = integer("authRateLimitPerMinute", 0, 100000);
+  const bounceQueueLifetimeDays = integer("bounceQueueLifetimeDays", 0, 30);
+  const queueCleanupTimer = boolean("queueCleanupTimer");
+  const postscreenDnsblSites: string[] = [];
+  list("postscreenDnsblSites").forEach((site, i) => {
+    const where = `${k("postscreenDnsblSites")}[${i}]`;
+    const m = /^([a-z0-9.-]+)(=[0-9.\[\];]+)?(\*-?[0-9]+)?$/.exec(site);
+    if (!m || checkDomain(m[1])) return bad(where, `${show(site)} is not a DNSBL site of the form name=filter*weight`);
+    if (!m[2] || !m[2].startsWith("=127.")) {
+      return bad(where, `${show(site)} has no result filter; a resolver refused by the list answers 127.255.255.254, which would reject all mail: add one such as ${m[1]}=127.0.0.[2..11]`);
+    }
+    postscreenDnsblSites.push(site);
+  });
+  const postscreenDnsblThreshold = integer("postscreenDnsblThreshold", 1, 100);
+
   const tlsKeyBits = integer("tlsKeyBits", 2048, 4096, [2048, 3072, 4096]);
   const tlsValidityDays = integer("tlsValidityDays", 1, 825);
   const passwordHashRounds = integer("passwordHashRounds", 5000, 5000000);
@@ -435,5 +649,18 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     tlsKeyBits,
     tlsValidityDays,
     passwordHashRounds,
+    allowAuthOnPort25,
+    headerPrivacy,
+    headerPrivacyStrip,
+    relayHost,
+    blockedSenders,
+    blockedClients,
+    blockReadReceipts,
+    rejectUnknownSenderDomain,
+    authRateLimitPerMinute,
+    bounceQueueLifetimeDays,
+    queueCleanupTimer,
+    postscreenDnsblSites,
+    postscreenDnsblThreshold,
   };
 }

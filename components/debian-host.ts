@@ -24,7 +24,7 @@ export interface DebianHostArgs {
 }
 
 /** mailfleet's own scripts on the host (templates/usr/local/sbin). */
-export const HOST_TOOLS = ["/usr/local/sbin/mailfleet-apply", "/usr/local/sbin/mailfleet-users"];
+export const HOST_TOOLS = ["/usr/local/sbin/mailfleet-apply", "/usr/local/sbin/mailfleet-users", "/usr/local/sbin/mailfleet-queue-cleanup"];
 
 export class DebianHost extends pulumi.ComponentResource {
   /** The host's access details, for the components that configure it. */

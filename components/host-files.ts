@@ -21,9 +21,11 @@ export function installFiles(
   profile: ApplyProfile,
   files: HostFileInput[],
   opts: pulumi.CustomResourceOptions,
+  /** Run when the resource is destroyed (e.g. remove files no other step writes). */
+  deleteCommand?: string,
 ): command.remote.Command {
   const bundle = pulumi
     .all(files.map((f) => pulumi.output(f.content)))
     .apply((contents) => encodeBundle(files.map((f, i) => ({ ...f, content: contents[i] }))));
-  return remoteStep(name, { host, create: `/usr/local/sbin/mailfleet-apply ${profile}`, stdin: bundle }, opts);
+  return remoteStep(name, { host, create: `/usr/local/sbin/mailfleet-apply ${profile}`, stdin: bundle, delete: deleteCommand }, opts);
 }

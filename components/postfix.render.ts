@@ -19,7 +19,45 @@ export interface PostfixSettings {
    * @default false — AUTH on 587/465 only (RFC 8314 practice).
    */
   allowAuthOnPort25?: boolean;
+  /**
+   * Remove the client's own Received hop and `headerPrivacyStrip` from submitted mail.
+   * @default true
+   */
+  headerPrivacy?: boolean;
+  /** @default ["X-Originating-IP", "X-Mailer", "User-Agent", "X-PHP-Originating-Script"] */
+  headerPrivacyStrip?: string[];
+  /** Discard users' read receipts (MDNs) and strip receipt requests from submitted mail. @default false */
+  blockReadReceipts?: boolean;
+  /**
+   * Smarthost for all outbound mail, `[host]:port`; `authenticated`: credentials are installed
+   * (see smarthostCredentials). TLS is always required toward it.
+   * @see https://www.postfix.org/SASL_README.html#client_sasl
+   */
+  relayHost?: { nexthop: string; authenticated: boolean };
+  /** Envelope senders refused on port 25 (F-16). @default [] */
+  blockedSenders?: AccessRule[];
+  /** Client networks refused on port 25 (F-16). @default [] */
+  blockedClients?: AccessRule[];
+  /** reject_unknown_sender_domain on port 25 (needs DNS). @default true */
+  rejectUnknownSenderDomain?: boolean;
+  /** smtpd_client_auth_rate_limit per minute; 0: none. @default 30 */
+  authRateLimitPerMinute?: number;
+  /** @default 1 */
+  bounceQueueLifetimeDays?: number;
+  /** postscreen DNSBL sites with result filters; empty: postscreen off. @default [] */
+  postscreenDnsblSites?: string[];
+  /** @default 3 */
+  postscreenDnsblThreshold?: number;
 }
+
+/** One access(5) entry: sender address or domain, or cidr_table network, and the action. */
+export interface AccessRule {
+  key: string;
+  /** e.g. `REJECT 5.7.1 text` (554) or `550 5.7.1 text` */
+  action: string;
+}
+
+export const DEFAULT_PRIVACY_STRIP = ["X-Originating-IP", "X-Mailer", "User-Agent", "X-PHP-Originating-Script"];
 
 /** Loopback, always first; then the operator's networks (mailspec F-02: never drop loopback). */
 export const LOOPBACK_NETWORKS = ["127.0.0.0/8", "[::ffff:127.0.0.0]/104", "[::1]/128"];
@@ -72,7 +110,7 @@ export function senderLoginTable(s: PostfixSettings): LookupTable {
   return { entries };
 }
 
-function table(stack: string, file: string, comment: string, t: LookupTable, kind: "postmap"): HostFile {
+function table(stack: string, file: string, comment: string, t: LookupTable, kind: "postmap" | "plain"): HostFile {
   const content = renderTemplate(`etc/postfix/${file}`, {
     header: managedHeader(stack),
     comment: comment.split("\n").map((l) => `# ${l}`).join("\n"),
@@ -85,20 +123,101 @@ export function relayRestrictions(): string[] {
   return ["permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination"];
 }
 
+/** Postfix settings lines as one block; empty blocks say why in a comment. */
+function block(lines: Array<[string, string]>, whenEmpty: string): string {
+  return lines.length ? lines.map(([k, v]) => `${k} = ${v}`).join("\n") : `# ${whenEmpty}`;
+}
+
 export function mainCf(s: PostfixSettings): string {
   const mydomain = s.hostname.slice(s.hostname.indexOf(".") + 1);
+  const smarthost: Array<[string, string]> = s.relayHost
+    ? [
+        ["relayhost", s.relayHost.nexthop],
+        ...(s.relayHost.authenticated
+          ? ([
+              ["smtp_sasl_auth_enable", "yes"],
+              ["smtp_sasl_password_maps", "hash:/etc/postfix/sasl_passwd"],
+              ["smtp_sasl_security_options", "noanonymous"],
+              ["smtp_sasl_tls_security_options", "noanonymous"],
+            ] as Array<[string, string]>)
+          : []),
+      ]
+    : [];
+  const sites = s.postscreenDnsblSites ?? [];
+  const postscreen: Array<[string, string]> = sites.length
+    ? [
+        ["postscreen_access_list", "permit_mynetworks"],
+        ["postscreen_dnsbl_sites", sites.join(", ")],
+        ["postscreen_dnsbl_threshold", String(s.postscreenDnsblThreshold ?? 3)],
+        ["postscreen_dnsbl_action", "enforce"],
+        ["postscreen_greet_action", "enforce"],
+      ]
+    : [];
   return renderTemplate("etc/postfix/main.cf", {
     header: managedHeader(s.stack),
     hostname: s.hostname,
     mydomain,
     mynetworks: [...LOOPBACK_NETWORKS, ...s.trustedNetworks].join(" "),
+    bounceQueueLifetime: `${s.bounceQueueLifetimeDays ?? 1}d`,
     tlsKeyFile: s.tlsKeyFile,
     tlsCertFile: s.tlsCertFile,
     saslOnPort25: s.allowAuthOnPort25 ? "yes" : "no",
     relayRestrictions: relayRestrictions().join(", "),
-    recipientRestrictions: ["reject_non_fqdn_recipient", "reject_unknown_recipient_domain"].join(", "),
+    recipientRestrictions: [
+      "check_client_access cidr:/etc/postfix/client_access.cidr",
+      "check_sender_access hash:/etc/postfix/sender_access",
+      "reject_non_fqdn_recipient",
+      "reject_unknown_recipient_domain",
+    ].join(", "),
+    senderRestrictions: ["reject_non_fqdn_sender", ...(s.rejectUnknownSenderDomain ?? true ? ["reject_unknown_sender_domain"] : [])].join(", "),
+    authRateLimit: String(s.authRateLimitPerMinute ?? 30),
     muaSenderRestrictions: ["reject_non_fqdn_sender", "reject_sender_login_mismatch", "permit_sasl_authenticated", "reject"].join(", "),
+    smarthost: block(smarthost, "none: mail goes to each domain's MX (mailfleet:relayHost is empty)"),
+    postscreen: block(postscreen, "off (mailfleet:postscreenDnsblSites is empty)"),
   });
+}
+
+export function masterCf(s: PostfixSettings): string {
+  const mxService = (s.postscreenDnsblSites ?? []).length
+    ? [
+        "smtp      inet  n       -       y       -       1       postscreen",
+        "smtpd     pass  -       -       y       -       -       smtpd",
+        "dnsblog   unix  -       -       y       -       0       dnsblog",
+        "tlsproxy  unix  -       -       y       -       0       tlsproxy",
+      ].join("\n")
+    : "smtp      inet  n       -       y       -       -       smtpd";
+  return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService });
+}
+
+/** POSIX ERE for a literal header name (regexp_table(5) is case-insensitive by default). */
+function headerPattern(name: string): string {
+  return `/^${name.replace(/[.[\]()*+?{}|^$\\/]/g, "\\$&")}:/`;
+}
+
+/** cleanup_submission's header_checks: privacy (F-09) and read receipts (F-14). */
+export function submissionHeaderRules(s: PostfixSettings): string[] {
+  const rules: string[] = [];
+  if (s.headerPrivacy ?? true) {
+    // The hop Postfix adds for an authenticated client ("with ESMTPSA"): it carries the client's IP.
+    rules.push("/^Received:.*[[:space:]]with (ESMTP|UTF8SMTP)S?A[[:space:]]/ IGNORE");
+    for (const name of s.headerPrivacyStrip ?? DEFAULT_PRIVACY_STRIP) rules.push(`${headerPattern(name)} IGNORE`);
+  }
+  if (s.blockReadReceipts) {
+    // MDNs only: DSNs (report-type=delivery-status) use multipart/report too and must pass.
+    rules.push('/^Content-Type:.*report-type="?disposition-notification/ DISCARD outbound read receipt (MDN) suppressed');
+    rules.push("/^Disposition-Notification-To:/ IGNORE", "/^Return-Receipt-To:/ IGNORE");
+  }
+  return rules;
+}
+
+/** The smarthost's SASL password map (root:root 0600; installed on its own, as a secret). */
+export function smarthostCredentials(stack: string, nexthop: string, username: string, password: string): HostFile {
+  const content = renderTemplate("etc/postfix/sasl_passwd", {
+    header: managedHeader(stack),
+    comment: "# smtp_sasl_password_maps: the key matches relayhost exactly, brackets and port included.",
+    entries: renderTableEntries({ entries: [[nexthop, `${username}:${password}`]] }),
+  });
+  return { path: "/etc/postfix/sasl_passwd", owner: "root", group: "root", mode: "0600", kind: "postmap", content };
 }
 
 /** Every Postfix file, in install order (maps before the main.cf that names them). */
@@ -130,7 +249,27 @@ export function postfixFiles(s: PostfixSettings): HostFile[] {
     }, "postmap"),
     table(s.stack, "virtual", "Aliases (virtual_alias_maps), with postmaster@ and abuse@ for every hosted domain.", virtualAliasTable(s), "postmap"),
     table(s.stack, "sender_login", "Which login may send as which address (smtpd_sender_login_maps).", senderLoginTable(s), "postmap"),
-    { path: "/etc/postfix/master.cf", owner: "root", group: "root", mode: "0644", kind: "plain", content: renderTemplate("etc/postfix/master.cf", { header }) },
+    table(s.stack, "sender_access", "Blocked envelope senders, refused at RCPT on port 25 (mailfleet:blockedSenders).", {
+      entries: (s.blockedSenders ?? []).map((r) => [r.key, r.action]),
+    }, "postmap"),
+    table(s.stack, "client_access.cidr", "Blocked client networks, refused at RCPT on port 25 (mailfleet:blockedClients).\ncidr_table(5): no postmap; read on postfix reload.", {
+      entries: (s.blockedClients ?? []).map((r) => [r.key, r.action]),
+    }, "plain"),
+    table(s.stack, "tls_policy", "TLS level per next hop (smtp_tls_policy_maps); the smarthost requires TLS.", {
+      entries: s.relayHost ? [[s.relayHost.nexthop, "encrypt"]] : [],
+    }, "postmap"),
+    {
+      path: "/etc/postfix/submission_header_checks",
+      owner: "root",
+      group: "root",
+      mode: "0644",
+      kind: "plain",
+      content: renderTemplate("etc/postfix/submission_header_checks", {
+        header,
+        rules: submissionHeaderRules(s).map((r) => `${r}\n`).join("") || "# no rules: mailfleet:headerPrivacy and mailfleet:blockReadReceipts are off\n",
+      }),
+    },
+    { path: "/etc/postfix/master.cf", owner: "root", group: "root", mode: "0644", kind: "plain", content: masterCf(s) },
     { path: "/etc/postfix/main.cf", owner: "root", group: "root", mode: "0644", kind: "plain", content: mainCf(s) },
   ];
 }

@@ -24,6 +24,11 @@ export interface SelfSignedCertificateArgs {
   dependsOn?: pulumi.Resource[];
 }
 
+/** Where the key and certificate of `hostname` live on the host (mailspec F-04.1). */
+export function certificatePaths(hostname: string): { keyFile: string; certFile: string } {
+  return { keyFile: `/etc/ssl/private/${hostname}.key`, certFile: `/etc/ssl/certs/${hostname}.crt` };
+}
+
 /**
  * Key at /etc/ssl/private/<hostname>.key (root:root 0600) and certificate at
  * /etc/ssl/certs/<hostname>.crt (root:root 0644), mailspec F-04.1. The key exists only in Pulumi
@@ -42,8 +47,7 @@ export class SelfSignedCertificate extends pulumi.ComponentResource {
 
   constructor(name: string, args: SelfSignedCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailfleet:tls:SelfSignedCertificate", name, {}, opts);
-    this.keyFile = `/etc/ssl/private/${args.hostname}.key`;
-    this.certFile = `/etc/ssl/certs/${args.hostname}.crt`;
+    ({ keyFile: this.keyFile, certFile: this.certFile } = certificatePaths(args.hostname));
     const cert = new SelfSignedResource(`${name}-cert`, {
       commonName: args.hostname,
       altNames: [...new Set(args.altNames ?? [])].sort(),

@@ -118,6 +118,8 @@ export interface Network {
   family: 4 | 6;
   /** As Postfix wants it in mynetworks: `192.0.2.0/24` or `[2001:db8::]/64`. */
   postfix: string;
+  /** As cidr_table(5) wants it: no brackets. */
+  cidr: string;
   prefix: number;
 }
 
@@ -143,8 +145,8 @@ export function parseNetwork(value: string): Network | string {
       return `has host bits set; the network is ${fixed}/${prefix}`;
     }
   }
-  if (v4) return { family: 4, postfix: `${bytes.join(".")}/${prefix}`, prefix };
-  return { family: 6, postfix: `[${formatIPv6(bytes)}]/${prefix}`, prefix };
+  if (v4) return { family: 4, postfix: `${bytes.join(".")}/${prefix}`, cidr: `${bytes.join(".")}/${prefix}`, prefix };
+  return { family: 6, postfix: `[${formatIPv6(bytes)}]/${prefix}`, cidr: `${formatIPv6(bytes)}/${prefix}`, prefix };
 }
 
 /** RFC 5952 text form (lower case, longest zero run as `::`). */
@@ -184,4 +186,18 @@ export function checkHostKey(value: string): string | undefined {
     return "looks like a known_hosts line; drop the host name field and keep \"<type> <base64>\"";
   }
   return 'is not an SSH public host key of the form "ssh-ed25519 AAAA..." (see ssh-keyscan -t ed25519 HOST)';
+}
+
+/** An SMTP reply text for access maps: printable, one line, short enough for a 512-byte reply. */
+export function checkReplyText(text: string): string | undefined {
+  if (text.length === 0) return "is empty";
+  if (text.length > 200) return "is longer than 200 characters";
+  if (!/^[\x20-\x7e]+$/.test(text)) return "must be printable ASCII on one line";
+  return undefined;
+}
+
+/** A header field name (RFC 5322 ftext). */
+export function checkHeaderName(name: string): string | undefined {
+  if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) return "is not a header field name";
+  return undefined;
 }

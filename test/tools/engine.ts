@@ -310,7 +310,7 @@ export class Engine {
         const r = await run("ssh", args, stdin);
         // 255: ssh could not connect (the command's own exit codes are passed through).
         if (r.code === 255 && /Connection refused|timed out|No route|Connection reset|kex_exchange/.test(r.stderr) && attempt < limit) {
-          await new Promise((res) => setTimeout(res, 300));
+          await new Promise((res) => setTimeout(res, 100));
           continue;
         }
         if (r.code !== 0) throw new Error(`command exited ${r.code} on ${conn.host}:\n${this.mask(r.stderr.trim() || r.stdout.trim())}`);

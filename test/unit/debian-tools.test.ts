@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dovecotConf } from "../../components/dovecot.render";
-import { mainCf, postfixFiles } from "../../components/postfix.render";
+import { mainCf, postfixFiles, smarthostCredentials } from "../../components/postfix.render";
 import { managedHeader, renderTemplate } from "../../components/render";
 import { dovecotSettings, postfixSettings } from "../fixtures/settings";
 import { cannotBootHosts, toolsTree } from "../tools/testhost";
@@ -33,6 +33,7 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
     for (const f of [...postfixFiles(postfixSettings), dovecotConf(dovecotSettings)]) {
       fs.writeFileSync(path.join(dir, path.basename(f.path)), f.content);
     }
+    fs.writeFileSync(path.join(dir, "sasl_passwd"), smarthostCredentials("unit", "[smtp.provider.example]:587", "acme", "pa ss:word").content);
     fs.writeFileSync(path.join(dir, "mailfleet-users"), renderTemplate("usr/local/sbin/mailfleet-users", { header: managedHeader("unit") }), { mode: 0o755 });
   });
 
@@ -52,7 +53,7 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
     const r = chroot(["postconf", "-c", inTree, "-h", "smtpd_relay_restrictions", "mynetworks", "smtpd_tls_auth_only", "smtpd_sasl_auth_enable"]);
     assert.equal(r.stdout, [
       "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination",
-      "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128 192.0.2.0/24 [2001:db8:1::]/48",
+      "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128 192.0.2.0/24 [2001:db8:1::]/64",
       "yes",
       "no",
       "",
@@ -67,7 +68,7 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
   });
 
   it("builds every map with postmap/postalias and answers lookups", () => {
-    for (const map of ["vmail_domains", "vmail_mailboxes", "virtual", "sender_login"]) {
+    for (const map of ["vmail_domains", "vmail_mailboxes", "virtual", "sender_login", "sender_access", "tls_policy", "sasl_passwd"]) {
       const r = chroot(["postmap", "-c", inTree, `hash:${inTree}/${map}`]);
       assert.equal(r.code, 0, `${map}: ${r.stderr}`);
     }
@@ -78,6 +79,28 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
     assert.equal(q("mary@example.org", "vmail_mailboxes"), "OK");
     assert.equal(q("info@example.com", "sender_login"), "john@example.com,mary@example.org");
     assert.equal(chroot(["postalias", "-c", inTree, "-q", "root", `hash:${inTree}/aliases`]).stdout.trim(), "john@example.com");
+    assert.equal(q("[smtp.provider.example]:587", "tls_policy"), "encrypt");
+    assert.equal(q("[smtp.provider.example]:587", "sasl_passwd"), "acme:pa ss:word");
+    assert.equal(q("hacked-list.example", "sender_access"), "REJECT 5.7.1 Mail from this list is refused: list compromised");
+    assert.equal(q("spammer@bad.example", "sender_access"), "550 5.7.1 Sender blocked by postmaster");
+  });
+
+  it("matches blocked client networks, IPv4 and IPv6, in the cidr table", () => {
+    const q = (addr: string) => chroot(["postmap", "-c", inTree, "-q", addr, `cidr:${inTree}/client_access.cidr`]);
+    assert.equal(q("198.51.100.77").stdout.trim(), "REJECT 5.7.1 Client network blocked");
+    assert.equal(q("2001:db8:bad:1::9").stdout.trim(), "REJECT 5.7.1 Client network blocked");
+    assert.equal(q("192.0.2.1").code, 1);
+  });
+
+  it("discards a read receipt but not a bounce, and strips only the authenticated client's hop", () => {
+    const q = (header: string) => chroot(["postmap", "-c", inTree, "-q", header, `regexp:${inTree}/submission_header_checks`]);
+    const mdn = q('Content-Type: multipart/report;\n\treport-type=disposition-notification;\n\tboundary="x"');
+    assert.equal(mdn.stdout.trim(), "DISCARD outbound read receipt (MDN) suppressed");
+    assert.equal(q('Content-Type: multipart/report;\n\treport-type=delivery-status;\n\tboundary="x"').code, 1);
+    assert.equal(q("Received: from pc (unknown [203.0.113.9])\n\tby mail.example.net (Postfix) with ESMTPSA id 4Xyz;\n\tMon, 23 Nov 2026 10:00:00 +0000").stdout.trim(), "IGNORE");
+    assert.equal(q("Received: from mx.remote.example (mx.remote.example [198.51.100.1])\n\tby mail.example.net (Postfix) with ESMTPS id 4Xyz;\n\tMon, 23 Nov 2026 10:00:00 +0000").code, 1);
+    assert.equal(q("X-Mailer: SuperMailer 1.0").stdout.trim(), "IGNORE");
+    assert.equal(q("MIME-Version: 1.0").code, 1);
   });
 
   it("fails validation on a misspelt parameter (what mailfleet-apply relies on)", () => {
