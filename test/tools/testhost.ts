@@ -18,6 +18,9 @@ export interface TestHost {
   knownHosts: string;
   /** "ssh-ed25519 AAAA..." */
   hostKey: string;
+  /** The test machine's own addresses on the bridge: where test clients come from. */
+  gateway4: string;
+  gateway6: string;
 }
 
 function script(name: string, args: string[], timeoutSeconds = 600): string {
