@@ -333,6 +333,21 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
     assert.equal(ssh(mx, "test -e /etc/systemd/system/mailfleet-queue-cleanup.timer").code, 1);
   });
 
+  it("offers AUTH on 25 only when opted in, only after STARTTLS, and limits AUTH per client", () => {
+    const r = up({ "mailfleet:allowAuthOnPort25": { value: "true" }, "mailfleet:authRateLimitPerMinute": { value: "3" } });
+    assert.equal(r.code, 0, r.log);
+    const plain = swaks(["--server", mx.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--quit-after", "EHLO"]);
+    assert.ok(!plain.replies.some((l) => /AUTH/.test(l)), plain.raw);
+    const login = () => lastReply(swaks(["--server", mx.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--tls", "--auth", "PLAIN",
+      "--auth-user", "alice@example.test", "--auth-password", passwords["alice@example.test"], "--quit-after", "AUTH"]));
+    const replies = [login(), login(), login(), login()];
+    assert.equal(replies.filter((x) => x === "235 2.7.0 Authentication successful").length, 3, replies.join(" | "));
+    assert.equal(replies[3], `450 4.7.1 Error: too many AUTH commands from ${mx.gateway4}`);
+    assert.equal(up().code, 0);
+    const off = swaks(["--server", mx.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--tls", "--quit-after", "EHLO"]);
+    assert.ok(!off.replies.some((l) => /AUTH/.test(l)), off.raw);
+  });
+
   it("relays outbound mail through a smarthost that requires AUTH, over TLS", async () => {
     const relay = {
       "mailfleet:relayHost": { value: `[${provider.ipv4}]:587` },
