@@ -7,13 +7,11 @@
 // (its diff rendering, state encryption) or delivery to the Internet (the host has no route out).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { imaps, ImapTarget, lastReply, swaks, waitFor } from "../tools/probe";
-import { generatePasswords, hostOverrides, Override, runStack, StackRun, stackConfig } from "../tools/stack-run";
-import { cannotBootHosts, ssh, sshOk, startHost, stopHost, TestHost } from "../tools/testhost";
+import { lastReply, swaks } from "../tools/probe";
+import { ProvisionedHost } from "../tools/provisioned";
+import { Override, stackConfig } from "../tools/stack-run";
+import { cannotBootHosts, ssh, sshOk, TestHost } from "../tools/testhost";
 
 const STACK = "sandbox";
 const NAME = "e2e";
@@ -22,72 +20,39 @@ const why = cannotBootHosts();
 if (why && process.env.MAILFLEET_E2E === "require") throw new Error(`end-to-end tests cannot run: ${why}`);
 
 describe("a mail host provisioned from the sandbox stack", { skip: why }, () => {
-  const cfg = stackConfig(STACK);
-  const hostname = String(cfg.hostname);
+  let p: ProvisionedHost;
   let host: TestHost;
-  let passwords: Record<string, string>;
-  let overrides: Record<string, Override>;
-  let dir: string;
-  let statePath: string;
-  let first: StackRun;
-  let imap: ImapTarget;
-
-  const up = (extra: Record<string, Override> = {}) => runStack("up", STACK, { ...overrides, ...extra }, statePath);
-  const submit = (port: 587 | 465, user: string, from: string, to: string, extra: string[] = []) =>
-    swaks([
-      "--server", host.ipv4, "--port", String(port), port === 465 ? "--tlsc" : "--tls",
-      "--tls-verify", "--tls-ca-path", imap.caFile, "--tls-sni", hostname,
-      "--auth", port === 465 ? "LOGIN" : "PLAIN", "--auth-user", user, "--auth-password", passwords[user],
-      "--from", from, "--to", to, ...extra,
-    ]);
-  const inbox = (user: string, subject: string) =>
-    waitFor(`"${subject}" in ${user}'s INBOX`, () => {
-      const r = imaps(imap, user, passwords[user], "INBOX", `SEARCH SUBJECT "${subject}"`);
-      const m = /^\* SEARCH ((?:\d+ ?)+)\s*$/m.exec(r.out);
-      return m ? Number(m[1].trim().split(" ").pop()) : undefined;
-    });
+  const up = (extra: Record<string, Override> = {}) => p.up(extra);
   const pids = () => sshOk(host, "systemctl show -p MainPID --value postfix@- dovecot").trim();
   const journalCount = (pattern: string) => Number(sshOk(host, `journalctl -q --no-pager -u postfix@- -u dovecot | grep -c -- '${pattern}' || true`).trim());
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-e2e-"));
-    statePath = path.join(dir, "state.json");
-    host = startHost(NAME, { fqdn: hostname, index: 31 });
-    passwords = generatePasswords(STACK);
-    overrides = hostOverrides(host, passwords);
-    first = up();
-    const caFile = path.join(dir, "ca.pem");
-    fs.writeFileSync(caFile, String(first.summary.outputs.certificatePem ?? ""));
-    imap = { hostname, address: host.ipv4, caFile };
+    p = new ProvisionedHost(NAME, 31, STACK);
+    host = p.host;
   });
 
-  after(() => {
-    if (host) stopHost(NAME);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => p?.stop());
 
   it("provisions every resource on the first run", () => {
-    assert.equal(first.code, 0, first.log);
-    assert.deepEqual(first.summary.operations.map((o) => `${o.op} ${o.name}`).sort(), [
+    assert.equal(p.first.code, 0, p.first.log);
+    assert.deepEqual(p.first.summary.operations.map((o) => `${o.op} ${o.name}`).sort(), [
       "create mail-dovecot-config", "create mail-dovecot-users", "create mail-dovecot-vmail", "create mail-host-bootstrap",
       "create mail-host-packages", "create mail-postfix-config", "create mail-tls-cert", "create mail-tls-install",
     ]);
   });
 
   it("delivers authenticated submission on 587 into the recipient's Maildir and IMAPS", async () => {
-    const d = submit(587, "alice@example.test", "alice@example.test", "bob@example.test", ["--header", "Subject: e2e-587"]);
+    const d = p.submit(587, "alice@example.test", "alice@example.test", "bob@example.test", ["--header", "Subject: e2e-587"]);
     assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
     assert.ok(d.replies.includes("235 2.7.0 Authentication successful"));
-    const uid = await inbox("bob@example.test", "e2e-587");
-    const body = imaps(imap, "bob@example.test", passwords["bob@example.test"], `INBOX;UID=${uid}`);
-    assert.match(body.out, /^Subject: e2e-587\r?$/m);
+    assert.match(await p.fetch("bob@example.test", "e2e-587"), /^Subject: e2e-587\r?$/m);
     assert.match(sshOk(host, "ls /var/vmail/example.test/bob/Maildir/new/ /var/vmail/example.test/bob/Maildir/cur/ 2>/dev/null"), /mail/);
   });
 
   it("delivers authenticated submission on 465 (implicit TLS) to another domain", async () => {
-    const d = submit(465, "alice@example.test", "alice@example.test", "carol@example.org", ["--header", "Subject: e2e-465"]);
+    const d = p.submit(465, "alice@example.test", "alice@example.test", "carol@example.org", ["--header", "Subject: e2e-465"]);
     assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
-    await inbox("carol@example.org", "e2e-465");
+    await p.waitInbox("carol@example.org", "e2e-465");
   });
 
   it("accepts inbound mail on 25 for aliases and postmaster@ of every domain", async () => {
@@ -98,7 +63,7 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     ]) {
       const d = swaks(["--server", host.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--from", "someone@external.test", "--to", rcpt, "--header", `Subject: ${subject}`]);
       assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
-      await inbox(owner, subject);
+      await p.waitInbox(owner, subject);
     }
   });
 
@@ -130,9 +95,9 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   });
 
   it("lets a login send only as its own addresses", () => {
-    const other = submit(587, "alice@example.test", "carol@example.org", "bob@example.test", ["--quit-after", "RCPT"]);
+    const other = p.submit(587, "alice@example.test", "carol@example.org", "bob@example.test", ["--quit-after", "RCPT"]);
     assert.equal(lastReply(other), "553 5.7.1 <carol@example.org>: Sender address rejected: not owned by user alice@example.test", other.raw);
-    const alias = submit(587, "alice@example.test", "info@example.test", "bob@example.test", ["--quit-after", "RCPT"]);
+    const alias = p.submit(587, "alice@example.test", "info@example.test", "bob@example.test", ["--quit-after", "RCPT"]);
     assert.equal(lastReply(alias), "250 2.1.5 Ok", alias.raw);
   });
 
@@ -144,10 +109,10 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   });
 
   it("installs the key root:root 0600, the certificate 0644 and only password hashes", () => {
-    assert.equal(sshOk(host, `stat -c '%U:%G %a' /etc/ssl/private/${hostname}.key /etc/ssl/certs/${hostname}.crt /etc/dovecot/users`),
+    assert.equal(sshOk(host, `stat -c '%U:%G %a' /etc/ssl/private/${p.hostname}.key /etc/ssl/certs/${p.hostname}.crt /etc/dovecot/users`),
       "root:root 600\nroot:root 644\nroot:dovecot 640\n");
     const users = sshOk(host, "cat /etc/dovecot/users");
-    for (const [address, password] of Object.entries(passwords)) {
+    for (const [address, password] of Object.entries(p.passwords)) {
       assert.match(users, new RegExp(`^${address.replace(/\./g, "\\.")}:\\{SHA512-CRYPT\\}\\$6\\$rounds=5000\\$`, "m"));
       assert.ok(!users.includes(password));
     }
@@ -165,14 +130,14 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   });
 
   it("keeps a password's hash when the password is unchanged and rehashes a changed one", () => {
-    const input = Object.entries(passwords).map(([a, p]) => `${a}\t${p}\n`).join("");
+    const input = Object.entries(p.passwords).map(([a, p]) => `${a}\t${p}\n`).join("");
     const hashes = sshOk(host, "sha256sum /etc/dovecot/users");
     assert.match(sshOk(host, "/usr/local/sbin/mailfleet-users 5000", input), /^unchanged: /);
     assert.equal(sshOk(host, "sha256sum /etc/dovecot/users"), hashes);
     const line = (a: string) => sshOk(host, `grep '^${a}:' /etc/dovecot/users`);
     const aliceBefore = line("alice@example.test");
     const bobBefore = line("bob@example.test");
-    const changed = input.replace(`bob@example.test\t${passwords["bob@example.test"]}`, "bob@example.test\tanother-password-42");
+    const changed = input.replace(`bob@example.test\t${p.passwords["bob@example.test"]}`, "bob@example.test\tanother-password-42");
     assert.match(sshOk(host, "/usr/local/sbin/mailfleet-users 5000", changed), /^changed \/etc\/dovecot\/users \(2 kept, 1 hashed\)/);
     assert.equal(line("alice@example.test"), aliceBefore);
     assert.notEqual(line("bob@example.test"), bobBefore);
@@ -202,7 +167,7 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   it("re-runs only the changed file's step and reloads only Postfix when one setting changes", async () => {
     const [postfixPid, dovecotPid] = pids().split("\n");
     const dovecotReloads = journalCount("SIGHUP received");
-    const aliases = [...(cfg.aliases as string[]), "sales@example.test: bob@example.test"];
+    const aliases = [...(stackConfig(STACK).aliases as string[]), "sales@example.test: bob@example.test"];
     const changed = up({ "mailfleet:aliases": { value: JSON.stringify(aliases) } });
     assert.equal(changed.code, 0, changed.log);
     const ran = changed.summary.operations.filter((o) => o.op !== "same");
@@ -215,7 +180,7 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     assert.equal(journalCount("SIGHUP received"), dovecotReloads, "dovecot was reloaded");
     const d = swaks(["--server", host.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--from", "someone@external.test", "--to", "sales@example.test", "--header", "Subject: e2e-new-alias"]);
     assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
-    await inbox("bob@example.test", "e2e-new-alias");
+    await p.waitInbox("bob@example.test", "e2e-new-alias");
   });
 
   it("logs no unexpected warnings from Postfix or Dovecot", () => {

@@ -10,12 +10,12 @@
 // delivery across the Internet.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { imaps, ImapTarget, lastReply, swaks, waitFor } from "../tools/probe";
+import { lastReply, swaks, waitFor } from "../tools/probe";
+import { ProvisionedHost } from "../tools/provisioned";
 import { lastLine, SmtpSession } from "../tools/smtp";
-import { generatePasswords, hostOverrides, Override, runStack, StackRun, stackConfig } from "../tools/stack-run";
+import { Override } from "../tools/stack-run";
 import { cannotBootHosts, ssh, sshOk, startHost, stopHost, TestHost } from "../tools/testhost";
 
 const STACK = "sandbox";
@@ -23,69 +23,31 @@ const why = cannotBootHosts();
 if (why && process.env.MAILFLEET_E2E === "require") throw new Error(`end-to-end tests cannot run: ${why}`);
 
 describe("mail policy on a provisioned host", { skip: why }, () => {
-  const cfg = stackConfig(STACK);
-  const hostname = String(cfg.hostname);
+  let p: ProvisionedHost;
   let mx: TestHost;
   let provider: TestHost;
+  let hostname: string;
   let passwords: Record<string, string>;
-  let overrides: Record<string, Override>;
-  let dir: string;
-  let statePath: string;
-  let first: StackRun;
-  let imap: ImapTarget;
   const relayPassword = `relay-${Math.random().toString(36).slice(2)}-pw`;
-
-  const up = (extra: Record<string, Override> = {}) => runStack("up", STACK, { ...overrides, ...extra }, statePath);
-  const inbox = (user: string, subject: string) =>
-    waitFor(`"${subject}" in ${user}'s INBOX`, () => {
-      const r = imaps(imap, user, passwords[user], "INBOX", `SEARCH SUBJECT "${subject}"`);
-      const m = /^\* SEARCH ((?:\d+ ?)+)\s*$/m.exec(r.out);
-      return m ? m[1].trim().split(" ").map(Number) : undefined;
-    });
-  const countInInbox = (user: string, subject: string) => {
-    const r = imaps(imap, user, passwords[user], "INBOX", `SEARCH SUBJECT "${subject}"`);
-    const m = /^\* SEARCH( (?:\d+ ?)+)?\s*$/m.exec(r.out);
-    assert.ok(m, r.out);
-    return m[1] ? m[1].trim().split(" ").length : 0;
-  };
-  const fetch = async (user: string, subject: string) => {
-    const [uid] = await inbox(user, subject);
-    return imaps(imap, user, passwords[user], `INBOX;UID=${uid}`).out;
-  };
+  const up = (extra: Record<string, Override> = {}) => p.up(extra);
   const headerBlock = (message: string) => message.split(/\r?\n\r?\n/)[0];
-  const submitFile = (user: string, to: string, data: string, port: 587 | 465 = 587) => {
-    const file = path.join(dir, `msg-${Math.random().toString(36).slice(2)}.eml`);
-    fs.writeFileSync(file, data.replace(/\r?\n/g, "\r\n"));
-    return swaks([
-      "--server", mx.ipv4, "--port", String(port), port === 465 ? "--tlsc" : "--tls", "--tls-verify", "--tls-ca-path", imap.caFile, "--tls-sni", hostname,
-      "--auth", "PLAIN", "--auth-user", user, "--auth-password", passwords[user], "--from", user, "--to", to, "--data", file,
-    ]);
-  };
   const postfixPid = () => sshOk(mx, "systemctl show -p MainPID --value postfix@-").trim();
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-policy-"));
-    statePath = path.join(dir, "state.json");
-    mx = startHost("policy", { fqdn: hostname, index: 33 });
     provider = startHost("provider", { fqdn: "smtp.provider.test", index: 34 });
     sshOk(provider, "umask 077; cat >/root/relay-password", relayPassword);
     sshOk(provider, "bash -s", fs.readFileSync(path.join(__dirname, "provider-setup.sh"), "utf8"));
-    passwords = generatePasswords(STACK);
-    overrides = hostOverrides(mx, passwords);
-    first = up();
-    const caFile = path.join(dir, "ca.pem");
-    fs.writeFileSync(caFile, String(first.summary.outputs.certificatePem ?? ""));
-    imap = { hostname, address: mx.ipv4, caFile };
+    p = new ProvisionedHost("policy", 33, STACK);
+    ({ host: mx, hostname, passwords } = p);
   });
 
   after(() => {
-    const names = [mx && "policy", provider && "provider"].filter(Boolean) as string[];
-    if (names.length) stopHost(...names);
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    p?.stop();
+    stopHost("provider");
   });
 
   it("provisions the host", () => {
-    assert.equal(first.code, 0, first.log);
+    assert.equal(p.first.code, 0, p.first.log);
   });
 
   // mailspec Appendix A, with this host's names: expected replies as observed on Postfix 3.7,
@@ -131,7 +93,7 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
       assert.match(await s.reply(), /^220 /);
       await s.command("EHLO mx.external.test");
       if (tls) {
-        await s.starttls(hostname, fs.readFileSync(imap.caFile, "utf8"));
+        await s.starttls(hostname, fs.readFileSync(p.imap.caFile, "utf8"));
         await s.command("EHLO mx.external.test");
       }
       for (const [from, to] of pairs.slice(i, i + 10)) {
@@ -163,7 +125,7 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
       const [c1, c2] = await probe(server, 25, [["<someone@external.test>", "<alice@example.test>"], ["<someone@external.test>", "<nosuchuser@example.test>"]]);
       assert.equal(c1, "250 2.1.5 Ok");
       assert.equal(c2, "550 5.1.1 <nosuchuser@example.test>: Recipient address rejected: User unknown in virtual mailbox table");
-      const c3 = swaks(["--server", server, "--port", "587", "--tls", "--tls-verify", "--tls-ca-path", imap.caFile, "--tls-sni", hostname,
+      const c3 = swaks(["--server", server, "--port", "587", "--tls", "--tls-verify", "--tls-ca-path", p.imap.caFile, "--tls-sni", hostname,
         "--auth", "PLAIN", "--auth-user", "alice@example.test", "--auth-password", passwords["alice@example.test"],
         "--from", "alice@example.test", "--to", "victim@external.test", "--quit-after", "RCPT"]);
       assert.equal(lastReply(c3), "250 2.1.5 Ok", c3.raw);
@@ -171,12 +133,12 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
   }
 
   it("removes the client's IP and identifying headers from mail submitted on 587", async () => {
-    const r = submitFile("alice@example.test", "bob@example.test", [
+    const r = p.submitMessage("alice@example.test", "bob@example.test", [
       "From: alice@example.test", "To: bob@example.test", "Subject: privacy-587", "X-Mailer: SuperMailer 1.0",
       "X-Originating-IP: [203.0.113.9]", "User-Agent: Thunderbird/115", "Disposition-Notification-To: alice@example.test", "", "hello", "",
     ].join("\n"));
     assert.match(lastReply(r), /^250 2\.0\.0 Ok: queued as /, r.raw);
-    const headers = headerBlock(await fetch("bob@example.test", "privacy-587"));
+    const headers = headerBlock(await p.fetch("bob@example.test", "privacy-587"));
     for (const leak of [mx.gateway4, mx.gateway6, "203.0.113.9", "ESMTPSA", "X-Mailer", "X-Originating-IP", "User-Agent", "Disposition-Notification-To"]) {
       assert.ok(!headers.includes(leak), `${leak} is still in the headers:\n${headers}`);
     }
@@ -185,7 +147,7 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
 
   it("removes X-PHP-Originating-Script from mail sent with sendmail on the host", async () => {
     sshOk(mx, "/usr/sbin/sendmail -f alice@example.test bob@example.test", "Subject: privacy-sendmail\nX-PHP-Originating-Script: 33:contact.php\n\nfrom a web app\n");
-    const headers = headerBlock(await fetch("bob@example.test", "privacy-sendmail"));
+    const headers = headerBlock(await p.fetch("bob@example.test", "privacy-sendmail"));
     assert.doesNotMatch(headers, /X-PHP-Originating-Script/);
   });
 
@@ -194,21 +156,21 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
       "--add-header", "Received: from origin.external.test by mx.external.test with ESMTPSA id 1;", "--add-header", "X-Mailer: Remote 2.0",
       "--header", "Subject: inbound-trace"]);
     assert.match(lastReply(inbound), /^250 2\.0\.0 Ok: queued as /, inbound.raw);
-    const headers = headerBlock(await fetch("bob@example.test", "inbound-trace"));
+    const headers = headerBlock(await p.fetch("bob@example.test", "inbound-trace"));
     assert.match(headers, /^Received: from origin\.external\.test by mx\.external\.test with ESMTPSA id 1;/m);
     // (the client's name is whatever its PTR says; on the test bridge /etc/hosts names it)
     assert.match(headers, new RegExp(`^Received: from mx\\.external\\.test \\([^)]*\\[${mx.gateway4.replace(/\./g, "\\.")}\\]\\)`, "m"));
     assert.match(headers, /^X-Mailer: Remote 2\.0$/m);
 
     const boundary = "mf-boundary";
-    const r = submitFile("alice@example.test", "bob@example.test", [
+    const r = p.submitMessage("alice@example.test", "bob@example.test", [
       "From: alice@example.test", "To: bob@example.test", "Subject: forwarded-attachment", "MIME-Version: 1.0",
       `Content-Type: multipart/mixed; boundary="${boundary}"`, "", `--${boundary}`, "Content-Type: text/plain", "", "see attached", "",
       `--${boundary}`, "Content-Type: message/rfc822", "", "Received: from inner.example by relay.example with ESMTPSA id 9;",
       "X-Mailer: InnerMailer 3", "Subject: the original", "", "original body", "", `--${boundary}--`, "",
     ].join("\n"));
     assert.match(lastReply(r), /^250 2\.0\.0 Ok: queued as /, r.raw);
-    const message = await fetch("bob@example.test", "forwarded-attachment");
+    const message = await p.fetch("bob@example.test", "forwarded-attachment");
     assert.match(message, /^X-Mailer: InnerMailer 3\r?$/m);
     assert.match(message, /^Received: from inner\.example by relay\.example with ESMTPSA id 9;/m);
   });
@@ -224,7 +186,7 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
     s.write(`${hops.join("\r\n")}\r\nSubject: loop-25\r\n\r\nloop\r\n.\r\n`);
     assert.equal(await s.reply(), "554 5.4.0 Error: too many hops");
     s.close();
-    const r = submitFile("alice@example.test", "bob@example.test", `${hops.join("\n")}\nSubject: loop-587\n\nloop\n`);
+    const r = p.submitMessage("alice@example.test", "bob@example.test", `${hops.join("\n")}\nSubject: loop-587\n\nloop\n`);
     assert.match(r.raw, /554 5\.4\.0 Error: too many hops/);
   });
 
@@ -233,12 +195,12 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
       "From: alice@example.test", "To: bob@example.test", `Subject: ${subject}`, "MIME-Version: 1.0",
       `Content-Type: multipart/report; report-type=${kind};`, '\tboundary="rb"', "", "--rb", "Content-Type: text/plain", "", "report", "", "--rb--", "",
     ].join("\n");
-    assert.match(lastReply(submitFile("alice@example.test", "bob@example.test", report("disposition-notification", "receipt-mdn"))), /^250 /);
-    assert.match(lastReply(submitFile("alice@example.test", "bob@example.test", report("delivery-status", "receipt-dsn"))), /^250 /);
-    await inbox("bob@example.test", "receipt-dsn");
+    assert.match(lastReply(p.submitMessage("alice@example.test", "bob@example.test", report("disposition-notification", "receipt-mdn"))), /^250 /);
+    assert.match(lastReply(p.submitMessage("alice@example.test", "bob@example.test", report("delivery-status", "receipt-dsn"))), /^250 /);
+    await p.waitInbox("bob@example.test", "receipt-dsn");
     await waitFor("the MDN discard in the log", () =>
       /discard: header Content-Type: multipart\/report;.*outbound read receipt \(MDN\) suppressed/.test(sshOk(mx, "journalctl -q --no-pager -u postfix@- | grep discard: || true")) || undefined);
-    assert.equal(countInInbox("bob@example.test", "receipt-mdn"), 0);
+    assert.equal(p.search("bob@example.test", "receipt-mdn").length, 0);
   });
 
   it("refuses a blocked list and sender at RCPT with the configured text", async () => {
@@ -283,8 +245,8 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
       s.close();
     }
     for (const [label] of variants) {
-      assert.equal((await inbox("carol@example.org", `outer-${label}`)).length, 1);
-      assert.equal(countInInbox("carol@example.org", `smuggled-${label}`), 0);
+      assert.equal((await p.waitInbox("carol@example.org", `outer-${label}`)).length, 1);
+      assert.equal(p.search("carol@example.org", `smuggled-${label}`).length, 0);
     }
   });
 
@@ -360,7 +322,7 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
       ["create mail-postfix-smarthost-credentials", "update mail-postfix-config"]);
     assert.ok(!r.log.includes(relayPassword) && !JSON.stringify(r.summary).includes(relayPassword));
     assert.equal(sshOk(mx, "stat -c '%U:%G %a' /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db"), "root:root 600\nroot:root 600\n");
-    const d = submitFile("alice@example.test", "victim@external.test", "From: alice@example.test\nTo: victim@external.test\nSubject: via-smarthost\n\nhello provider\n");
+    const d = p.submitMessage("alice@example.test", "victim@external.test", "From: alice@example.test\nTo: victim@external.test\nSubject: via-smarthost\n\nhello provider\n");
     assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
     await waitFor("the message in the provider's mailbox", () => (/Subject: via-smarthost/.test(sshOk(provider, "cat /var/mail/victim 2>/dev/null || true")) ? true : undefined), 30);
     assert.match(sshOk(provider, "journalctl -q --no-pager -u postfix@-"), /postfix\/submission\/smtpd\[\d+\]: [0-9A-Za-z]+: client=[^,]+, sasl_method=PLAIN, sasl_username=relayuser/);

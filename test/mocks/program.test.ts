@@ -2,66 +2,18 @@
 // and dependencies, and where secrets go. What this does not prove: that the commands work on a
 // host (see test/e2e), or anything the Pulumi engine adds (diffs, state encryption).
 import assert from "node:assert/strict";
-import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { Registered, runProgramUnderMocks, walkStrings } from "../tools/mock-program";
 
 const PASSWORDS = { "alice@example.test": "alice-secret-pw-1", "bob@example.test": "bob-secret-pw-22" };
 const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-private-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
-const TLS_KEY = "-----BEGIN RSA PRIVATE KEY-----\nmock-tls-key-material\n-----END RSA PRIVATE KEY-----\n";
 const SECRET_STRINGS = [...Object.values(PASSWORDS), "mock-private-key-material", "mock-tls-key-material"];
 
-interface Registered {
-  type: string;
-  name: string;
-  parent: string;
-  dependencies: string[];
-  inputs: Record<string, unknown>;
-}
-
-const registered: Registered[] = [];
-const byUrn = new Map<string, string>();
-
-/** Walks a value; `visit` sees every string with whether it sits inside a secret. */
-function walk(value: unknown, visit: (s: string, secret: boolean) => void, secret = false): void {
-  if (pulumi.runtime.isRpcSecret(value)) return walk(pulumi.runtime.unwrapRpcSecret(value), visit, true);
-  if (typeof value === "string") return visit(value, secret);
-  if (Array.isArray(value)) return value.forEach((v) => walk(v, visit, secret));
-  if (value && typeof value === "object") Object.values(value).forEach((v) => walk(v, visit, secret));
-}
+let registered: Registered[] = [];
 
 before(async () => {
-  await pulumi.runtime.setMocks({
-    newResource: async (args) => {
-      const state: Record<string, unknown> = { ...args.inputs };
-      if (args.type.startsWith("pulumi-nodejs:dynamic")) {
-        Object.assign(state, { certPem: "-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n", privateKeyPem: TLS_KEY, notAfter: "2028-01-01T00:00:00.000Z" });
-      }
-      return { id: `${args.name}-id`, state };
-    },
-    call: (args) => {
-      throw new Error(`unexpected call ${args.token}`);
-    },
-  }, "mailfleet", "mock-test", false);
-  // The mock monitor's request carries parent and dependencies (internal API, measured on 3.270).
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: any): void };
-  const original = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: any, cb: any) => {
-    original(req, (err: unknown, res: any) => {
-      if (!err) {
-        byUrn.set(res.getUrn(), req.getName());
-        registered.push({
-          type: req.getType(),
-          name: req.getName(),
-          parent: req.getParent(),
-          dependencies: req.getDependenciesList(),
-          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-        });
-      }
-      cb(err, res);
-    });
-  };
-  pulumi.runtime.setAllConfig({
+  registered = await runProgramUnderMocks({
     "mailfleet:hostAddress": "192.0.2.10",
     "mailfleet:sshPrivateKey": PRIVATE_KEY,
     "mailfleet:sshHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
@@ -71,9 +23,6 @@ before(async () => {
     "mailfleet:mailboxPasswords": Object.entries(PASSWORDS).map(([a, p]) => `${a}: ${p}`).join("\n"),
     "mailfleet:aliases": JSON.stringify(["info@example.test: alice@example.test"]),
   }, ["mailfleet:sshPrivateKey", "mailfleet:mailboxPasswords"]);
-  await pulumi.runtime.runInPulumiStack(async () => require(path.join(__dirname, "..", "..", "index.ts")));
-  await pulumi.runtime.disconnect();
-  await new Promise((r) => setTimeout(r, 100));
 });
 
 function custom(name: string): Registered {
@@ -84,7 +33,7 @@ function custom(name: string): Registered {
 
 describe("the program's resources", () => {
   it("registers exactly the components and steps, each under its parent", () => {
-    const tree = registered.map((r) => `${byUrn.get(r.parent) ?? "-"} > ${r.name} (${r.type})`).sort();
+    const tree = registered.map((r) => `${r.parent} > ${r.name} (${r.type})`).sort();
     assert.deepEqual(tree, [
       "- > mailfleet-mock-test (pulumi:pulumi:Stack)",
       "mail > mail-dovecot (mailfleet:mail:Dovecot)",
@@ -104,7 +53,7 @@ describe("the program's resources", () => {
   });
 
   it("orders the steps: host, certificate, Dovecot (vmail, users, config), then Postfix", () => {
-    const deps = (name: string) => custom(name).dependencies.map((u) => byUrn.get(u)).sort();
+    const deps = (name: string) => custom(name).dependencies;
     assert.deepEqual(deps("mail-host-packages"), ["mail-host-bootstrap"]);
     assert.deepEqual(deps("mail-tls-install"), ["mail-host-packages", "mail-tls-cert"]);
     assert.deepEqual(deps("mail-dovecot-vmail"), ["mail-tls-install"]);
@@ -155,7 +104,7 @@ describe("secrets", () => {
   it("has no plaintext password or private key in any non-secret input", () => {
     const leaks: string[] = [];
     for (const r of registered) {
-      walk(r.inputs, (s, secret) => {
+      walkStrings(r.inputs, (s, secret) => {
         if (!secret && SECRET_STRINGS.some((x) => s.includes(x))) leaks.push(`${r.name}: ${s.slice(0, 40)}`);
       });
     }

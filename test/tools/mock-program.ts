@@ -1,0 +1,69 @@
+// Runs the real program (index.ts) under pulumi.runtime.setMocks in this process and records
+// every registration with its parent, dependencies and raw inputs (secrets still wrapped).
+// One program run per process: Node's test runner gives each test file its own.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+export const MOCK_TLS_KEY = "-----BEGIN RSA PRIVATE KEY-----\nmock-tls-key-material\n-----END RSA PRIVATE KEY-----\n";
+
+export interface Registered {
+  type: string;
+  name: string;
+  /** Name of the parent resource ("-" for the stack). */
+  parent: string;
+  /** Names of the resources it depends on. */
+  dependencies: string[];
+  inputs: Record<string, unknown>;
+}
+
+export async function runProgramUnderMocks(config: Record<string, string>, secretKeys: string[]): Promise<Registered[]> {
+  const raw: Array<Omit<Registered, "parent" | "dependencies"> & { parentUrn: string; dependencyUrns: string[] }> = [];
+  const byUrn = new Map<string, string>();
+  await pulumi.runtime.setMocks({
+    newResource: async (args) => {
+      const state: Record<string, unknown> = { ...args.inputs };
+      if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+        Object.assign(state, { certPem: "-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n", privateKeyPem: MOCK_TLS_KEY, notAfter: "2028-01-01T00:00:00.000Z" });
+      }
+      return { id: `${args.name}-id`, state };
+    },
+    call: (args) => {
+      throw new Error(`unexpected call ${args.token}`);
+    },
+  }, "mailfleet", "mock-test", false);
+  // The mock monitor's request carries parent and dependencies (internal API, measured on 3.270).
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: any): void };
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: any) => {
+    original(req, (err: unknown, res: any) => {
+      if (!err) {
+        byUrn.set(res.getUrn(), req.getName());
+        raw.push({
+          type: req.getType(),
+          name: req.getName(),
+          parentUrn: req.getParent(),
+          dependencyUrns: req.getDependenciesList(),
+          inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+        });
+      }
+      cb(err, res);
+    });
+  };
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  await pulumi.runtime.runInPulumiStack(async () => require(path.join(__dirname, "..", "..", "index.ts")));
+  await pulumi.runtime.disconnect();
+  await new Promise((r) => setTimeout(r, 100));
+  return raw.map(({ parentUrn, dependencyUrns, ...r }) => ({
+    ...r,
+    parent: byUrn.get(parentUrn) ?? "-",
+    dependencies: dependencyUrns.map((u) => byUrn.get(u) ?? u).sort(),
+  }));
+}
+
+/** Calls `visit` for every string inside a value, saying whether it sits inside a secret. */
+export function walkStrings(value: unknown, visit: (s: string, secret: boolean) => void, secret = false): void {
+  if (pulumi.runtime.isRpcSecret(value)) return walkStrings(pulumi.runtime.unwrapRpcSecret(value), visit, true);
+  if (typeof value === "string") return visit(value, secret);
+  if (Array.isArray(value)) return value.forEach((v) => walkStrings(v, visit, secret));
+  if (value && typeof value === "object") Object.values(value).forEach((v) => walkStrings(v, visit, secret));
+}
