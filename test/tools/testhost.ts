@@ -25,7 +25,9 @@ export interface TestHost {
 
 function script(name: string, args: string[], timeoutSeconds = 600): string {
   const r = spawnSync("bash", [path.join(SCRIPTS, name), ...args], { encoding: "utf8", timeout: timeoutSeconds * 1000 });
-  if (r.status !== 0) throw new Error(`${name} ${args.join(" ")} failed (${r.status ?? r.signal}):\n${r.stderr.slice(-3000)}`);
+  if (r.status !== 0) {
+    throw new Error(`${name} ${args.join(" ")} failed (${r.status ?? r.signal}${r.error ? `, ${r.error.message}` : ""}):\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`);
+  }
   return r.stdout.trim().split("\n").pop() ?? "";
 }
 
