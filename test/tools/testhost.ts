@@ -24,7 +24,9 @@ export interface TestHost {
 }
 
 function script(name: string, args: string[], timeoutSeconds = 600): string {
-  const r = spawnSync("bash", [path.join(SCRIPTS, name), ...args], { encoding: "utf8", timeout: timeoutSeconds * 1000 });
+  // MAILFLEET_TESTHOST_TRACE=1: run the script under bash -x (the trace goes to the error).
+  const trace = process.env.MAILFLEET_TESTHOST_TRACE ? ["-x"] : [];
+  const r = spawnSync("bash", [...trace, path.join(SCRIPTS, name), ...args], { encoding: "utf8", timeout: timeoutSeconds * 1000 });
   if (r.status !== 0) {
     throw new Error(`${name} ${args.join(" ")} failed (${r.status ?? r.signal}${r.error ? `, ${r.error.message}` : ""}):\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`);
   }

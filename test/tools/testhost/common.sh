@@ -67,7 +67,8 @@ mf_url_hostport() {
   echo "$host $port"
 }
 
-mf_rootfs() { readlink -f "$MF_CACHE/current" 2>/dev/null; }
+# Empty (not a failure) when nothing is cached yet: callers then build the tree.
+mf_rootfs() { readlink -f "$MF_CACHE/current" 2>/dev/null || true; }
 
 # Cgroup directories nspawn will live in, one set per host, so that two containers never share
 # the "payload" cgroup nspawn creates under its own cgroup (without host systemd, nspawn
