@@ -138,6 +138,68 @@ describe("readConfig", () => {
     });
   }
 
+  it("reads the mail policy keys", () => {
+    const c = readConfig("s", {
+      ...base(),
+      "mailfleet:relayHost": "smtp.provider.example",
+      "mailfleet:relayHostUsername": "acme",
+      "mailfleet:relayHostPassword": "relay-secret",
+      "mailfleet:blockedSenders": JSON.stringify(["hacked-list.example: Mail from this list is refused", "spammer@bad.example: 550 5.7.1 Sender blocked", "quiet.example"]),
+      "mailfleet:blockedClients": JSON.stringify(["198.51.100.0/24: Client network blocked", "2001:db8:bad::/48: go away", "203.0.113.7/32"]),
+      "mailfleet:allowAuthOnPort25": "true",
+      "mailfleet:postscreenDnsblSites": JSON.stringify(["zen.spamhaus.org=127.0.0.[2..11]*3"]),
+    }, new Set([...SECRETS, "mailfleet:relayHostPassword"]));
+    assert.deepEqual(c.relayHost, { host: "smtp.provider.example", port: 587, nexthop: "[smtp.provider.example]:587", username: "acme", password: "relay-secret" });
+    assert.deepEqual(c.blockedSenders, [
+      { key: "hacked-list.example", action: "REJECT 5.7.1 Mail from this list is refused" },
+      { key: "spammer@bad.example", action: "550 5.7.1 Sender blocked" },
+      { key: "quiet.example", action: "REJECT 5.7.1 Access denied by postmaster" },
+    ]);
+    assert.deepEqual(c.blockedClients, [
+      { key: "198.51.100.0/24", action: "REJECT 5.7.1 Client network blocked" },
+      { key: "2001:db8:bad::/48", action: "REJECT 5.7.1 go away" },
+      { key: "203.0.113.7/32", action: "REJECT 5.7.1 Access denied by postmaster" },
+    ]);
+    assert.equal(c.allowAuthOnPort25, true);
+    assert.equal(c.headerPrivacy, true);
+    assert.deepEqual(c.headerPrivacyStrip, ["X-Originating-IP", "X-Mailer", "User-Agent", "X-PHP-Originating-Script"]);
+    assert.equal(c.bounceQueueLifetimeDays, 1);
+    for (const [text, nexthop] of [["[192.0.2.1]:2525", "[192.0.2.1]:2525"], ["smtp.provider.example:25", "[smtp.provider.example]:25"]]) {
+      assert.equal(readConfig("s", { ...base(), "mailfleet:relayHost": text }, SECRETS).relayHost?.nexthop, nexthop);
+    }
+  });
+
+  const policyCases: Array<[string, Record<string, string>, string[]]> = [
+    ["fails on a smarthost on port 465 and credentials without a password", { "mailfleet:relayHost": "smtp.provider.example:465", "mailfleet:relayHostUsername": "acme" }, [
+      'mailfleet:relayHost: "smtp.provider.example:465" uses port 465 (implicit TLS), which mailfleet does not support yet; use the provider\'s submission port 587 (STARTTLS)',
+      "mailfleet:relayHostPassword: is empty but mailfleet:relayHostUsername is set; set the password with pulumi config set --secret mailfleet:relayHostPassword",
+    ]],
+    ["fails on smarthost credentials without a smarthost", { "mailfleet:relayHostUsername": "acme" }, [
+      "mailfleet:relayHost: is empty but smarthost credentials are set; set the smarthost or remove mailfleet:relayHostUsername/relayHostPassword",
+    ]],
+    ["fails on blocking a hosted domain, a malformed entry and a network with host bits", {
+      "mailfleet:blockedSenders": JSON.stringify(["example.com: no", "bad sender: x"]),
+      "mailfleet:blockedClients": JSON.stringify(["198.51.100.1/24: x"]),
+    }, [
+      'mailfleet:blockedSenders[0]: "example.com" is a hosted domain; blocking it would refuse your own customers\' mail',
+      'mailfleet:blockedSenders[1]: "bad sender: x" is not of the form "KEY: reply text"',
+      'mailfleet:blockedClients[0]: "198.51.100.1/24: x" has host bits set; the network is 198.51.100.0/24',
+    ]],
+    ["fails on stripping a header that carries the message", { "mailfleet:headerPrivacyStrip": JSON.stringify(["X-Mailer", "MIME-Version", "Received"]) }, [
+      'mailfleet:headerPrivacyStrip[1]: "MIME-Version" carries the message itself and must not be stripped',
+      'mailfleet:headerPrivacyStrip[2]: "Received" carries the message itself and must not be stripped (the client\'s own Received hop is removed by headerPrivacy)',
+    ]],
+    ["fails on a DNSBL without a result filter", { "mailfleet:postscreenDnsblSites": JSON.stringify(["zen.spamhaus.org*3", "bl.spamcop.net=127.0.0.2"]) }, [
+      'mailfleet:postscreenDnsblSites[0]: "zen.spamhaus.org*3" has no result filter; a resolver refused by the list answers 127.255.255.254, which would reject all mail: add one such as zen.spamhaus.org=127.0.0.[2..11]',
+    ]],
+    ["fails on a boolean that is not one", { "mailfleet:blockReadReceipts": "yes" }, [
+      'mailfleet:blockReadReceipts: "yes" is not a boolean; use true or false',
+    ]],
+  ];
+  for (const [name, change, expected] of policyCases) {
+    it(name, () => assert.deepEqual(problems({ ...base(), ...change }), expected));
+  }
+
   it("fails on secrets stored in plain text, without showing them", () => {
     const p = problems(base(), new Set());
     assert.deepEqual(p, [
