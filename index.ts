@@ -52,8 +52,13 @@ export const domains = config.domains;
 export const mailboxes = config.mailboxes.map((m) => m.address);
 export const certificatePem = server.certificatePem;
 export const certificateNotAfter = server.certificateNotAfter;
-/** What to publish in DNS for mail to reach this host (A/AAAA and PTR are the operator's). */
+/**
+ * What to publish in DNS for mail to reach this host (A/AAAA and PTR are the operator's). With a
+ * smarthost, mail leaves from the provider's servers: their SPF must be included instead of mx.
+ */
 export const dnsRecords = config.domains.flatMap((d) => [
   `${d}. MX 10 ${config.hostname}.`,
-  `${d}. TXT "v=spf1 mx -all"`,
+  config.relayHost
+    ? `${d}. TXT "v=spf1 include:<the SPF domain of ${config.relayHost.host}> -all"`
+    : `${d}. TXT "v=spf1 mx -all"`,
 ]);

@@ -258,6 +258,39 @@ function levenshtein(a: string, b: string): number {
 }
 
 /**
+ * Parses the mailboxPasswords secret: a YAML map of address to password. Every scalar is read as
+ * a string (YAML's failsafe schema: "12345678901234567890" or "0x1f" stay as written), and a
+ * password that YAML would cut at " #" (a comment) is refused instead of shortened. Returns the
+ * entries, or a problem that quotes nothing from the secret.
+ */
+function parsePasswordMap(text: string): Map<string, { value: string; problem?: string }> | string {
+  const out = new Map<string, { value: string; problem?: string }>();
+  if (text.trim() === "") return out;
+  const doc = YAML.parseDocument(text, { schema: "failsafe", uniqueKeys: true });
+  if (doc.errors.length) {
+    const codes = [...new Set(doc.errors.map((e) => e.code))];
+    return codes.includes("DUPLICATE_KEY")
+      ? "lists a mailbox twice; keep one password per mailbox"
+      : `is not a YAML map of "address: password" lines (YAML error ${codes.join(", ")} at line ${doc.errors[0].linePos?.[0].line ?? "?"})`;
+  }
+  if (!YAML.isMap(doc.contents)) return 'is not a YAML map of "address: password" lines';
+  for (const pair of doc.contents.items) {
+    const key = YAML.isScalar(pair.key) ? String(pair.key.value) : "";
+    if (!YAML.isScalar(pair.value)) {
+      out.set(key, { value: "", problem: "is not a single password; quote it in the YAML map" });
+      continue;
+    }
+    const value = String(pair.value.value);
+    const [, valueEnd] = pair.value.range ?? [0, 0];
+    const lineEnd = text.indexOf("\n", valueEnd);
+    const rest = text.slice(valueEnd, lineEnd < 0 ? undefined : lineEnd);
+    const problem = /#/.test(rest) ? 'contains " #", where YAML starts a comment and would cut the password; quote the password' : undefined;
+    out.set(key, { value, problem });
+  }
+  return out;
+}
+
+/**
  * Reads the raw config (`{"mailfleet:key": "string value"}`, arrays as JSON text, exactly what
  * `pulumi.runtime.allConfig()` returns) and the set of keys stored as secrets.
  * Throws ConfigError listing every problem.
@@ -404,37 +437,30 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     "pulumi config set --secret mailfleet:mailboxPasswords < passwords.yaml",
   );
   if (passwordsText !== undefined) {
-    let map: unknown = {};
-    if (passwordsText.trim() !== "") {
-      try {
-        map = YAML.parse(passwordsText);
-      } catch {
-        map = undefined;
-      }
-    }
-    if (map === null || typeof map !== "object" || Array.isArray(map)) {
-      // Never show the value: it is a secret.
-      bad(k("mailboxPasswords"), 'is not a YAML map of "address: password" lines');
+    const passwords = parsePasswordMap(passwordsText);
+    if (typeof passwords === "string") {
+      // Never show the value or YAML's own message: both would quote the secret.
+      bad(k("mailboxPasswords"), passwords);
     } else {
-      const entries = map as Record<string, unknown>;
-      for (const [addr, pw] of Object.entries(entries)) {
-        const where = `${k("mailboxPasswords")}[${addr}]`;
+      for (const [addr, entry] of passwords) {
+        const named = typeof parseAddress(addr) === "string" ? "an entry whose key is not an e-mail address (not shown)" : show(addr);
+        const where = typeof parseAddress(addr) === "string" ? k("mailboxPasswords") : `${k("mailboxPasswords")}[${addr}]`;
         if (declared.has(addr) && !seen.has(addr)) continue;
         if (!seen.has(addr)) {
-          bad(where, `has a password for ${show(addr)}, which is not in mailfleet:mailboxes; add the mailbox or remove the password`);
+          bad(where, `has a password for ${named}, which is not in mailfleet:mailboxes; add the mailbox or remove the password`);
           continue;
         }
-        if (typeof pw !== "string" && typeof pw !== "number") {
-          bad(where, "is not a string; quote the password in the YAML map");
+        if (entry.problem) {
+          bad(where, entry.problem);
           continue;
         }
-        const password = String(pw);
+        const password = entry.value;
         if (password.length < 10) bad(where, "is shorter than 10 characters; use a longer password");
         else if (/[\u0000-\u001f\u007f]/.test(password)) bad(where, "contains a control character (tab, newline, ...); use printable characters only");
         else mailboxes.find((m) => m.address === addr)!.password = password;
       }
       for (const m of mailboxes) {
-        if (!(m.address in entries)) {
+        if (!passwords.has(m.address)) {
           bad(k("mailboxPasswords"), `has no password for mailbox ${show(m.address)}; add "${m.address}: <password>" to the secret`);
         }
       }
@@ -507,7 +533,12 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     else if (domainList.length > 0 && declared.size === 0) bad(k("postmaster"), "is not set and there is no mailbox to default to; set it to an address that is read (postmaster@ and abuse@ are required by RFC 5321/2142)");
   } else {
     const pp = parseAddress(postmaster);
+    const mydomain = hostname.slice(hostname.indexOf(".") + 1);
     if (typeof pp === "string") bad(k("postmaster"), `${show(postmaster)} ${pp}`);
+    else if ([hostname, "localhost", `localhost.${mydomain}`].includes(pp.domain)) {
+      // /etc/aliases sends root and postmaster of the host's own names here: that would loop.
+      bad(k("postmaster"), `${show(postmaster)} is an address of the mail host itself, where root's and postmaster's mail is forwarded to mailfleet:postmaster: a loop; use a mailbox in a hosted domain or an external address`);
+    }
     else if (domains.includes(pp.domain) && !seen.has(postmaster) && !aliasIndex.has(postmaster)) {
       bad(k("postmaster"), `${show(postmaster)} is in a hosted domain but is neither a mailbox nor an alias`);
     }
@@ -625,6 +656,10 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     const where = `${k("postscreenDnsblSites")}[${i}]`;
     const m = /^([a-z0-9.-]+)(=[0-9.\[\];]+)?(\*-?[0-9]+)?$/.exec(site);
     if (!m || checkDomain(m[1])) return bad(where, `${show(site)} is not a DNSBL site of the form name=filter*weight`);
+    // postscreen_dnsbl_sites(5): four octets, each a number, [a..b] or [a;b;...]; 0-255.
+    const octet = "(?:[0-9]{1,3}|\\[[0-9]{1,3}(?:\\.\\.[0-9]{1,3})?(?:;[0-9]{1,3}(?:\\.\\.[0-9]{1,3})?)*\\])";
+    const filterOk = m[2] !== undefined && new RegExp(`^=${octet}(?:\\.${octet}){3}$`).test(m[2]) && (m[2].match(/[0-9]+/g) ?? []).every((n) => Number(n) <= 255);
+    if (m[2] && !filterOk) return bad(where, `${show(site)} has a malformed result filter; write four octets such as =127.0.0.[2..11]`);
     if (!m[2] || !m[2].startsWith("=127.")) {
       return bad(where, `${show(site)} has no result filter; a resolver refused by the list answers 127.255.255.254, which would reject all mail: add one such as ${m[1]}=127.0.0.[2..11]`);
     }

@@ -73,11 +73,13 @@ export class DebianHost extends pulumi.ComponentResource {
       "export DEBIAN_FRONTEND=noninteractive",
       preseed ? `debconf-set-selections <<'EOF'\n${preseed}\nEOF` : ":",
       // Wait for a running apt (unattended-upgrades) instead of failing on the dpkg lock.
-      `install_all() { apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold --no-install-recommends ${packages.join(" ")}; }`,
+      // </dev/null: this script arrives on stdin, which apt and dpkg must not read from.
+      `install_all() { apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold --no-install-recommends ${packages.join(" ")} </dev/null; }`,
+      'log=$(mktemp /run/mailfleet-apt.XXXXXX); trap \'rm -f "$log"\' EXIT',
       // Try the package lists already on the host first; refresh them only if that fails.
-      "if ! install_all >/tmp/mailfleet-apt.log 2>&1; then",
-      "  apt-get update -q -o DPkg::Lock::Timeout=600 >>/tmp/mailfleet-apt.log 2>&1",
-      "  install_all >>/tmp/mailfleet-apt.log 2>&1 || { tail -n 30 /tmp/mailfleet-apt.log >&2; exit 1; }",
+      'if ! install_all >"$log" 2>&1; then',
+      '  apt-get update -q -o DPkg::Lock::Timeout=600 </dev/null >>"$log" 2>&1',
+      '  install_all >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }',
       "fi",
       `echo "installed: ${packages.join(" ")}"`,
     ].join("\n");

@@ -30,7 +30,8 @@ export interface PostfixSettings {
   blockReadReceipts?: boolean;
   /**
    * Smarthost for all outbound mail, `[host]:port`; `authenticated`: credentials are installed
-   * (see smarthostCredentials). TLS is always required toward it.
+   * (see smarthostCredentials). TLS is always required toward it, and a named smarthost's
+   * certificate is verified against the system CAs (`secure`) so the password cannot be phished.
    * @see https://www.postfix.org/SASL_README.html#client_sasl
    */
   relayHost?: { nexthop: string; authenticated: boolean };
@@ -169,7 +170,9 @@ export function mainCf(s: PostfixSettings): string {
       "reject_non_fqdn_recipient",
       "reject_unknown_recipient_domain",
     ].join(", "),
-    senderRestrictions: ["reject_non_fqdn_sender", ...(s.rejectUnknownSenderDomain ?? true ? ["reject_unknown_sender_domain"] : [])].join(", "),
+    // A login on port 25 (allowAuthOnPort25) may send only as its own addresses, as on 587/465;
+    // the check does nothing for clients that did not log in.
+    senderRestrictions: ["reject_authenticated_sender_login_mismatch", "reject_non_fqdn_sender", ...(s.rejectUnknownSenderDomain ?? true ? ["reject_unknown_sender_domain"] : [])].join(", "),
     authRateLimit: String(s.authRateLimitPerMinute ?? 30),
     muaSenderRestrictions: ["reject_non_fqdn_sender", "reject_sender_login_mismatch", "permit_sasl_authenticated", "reject"].join(", "),
     smarthost: block(smarthost, "none: mail goes to each domain's MX (mailfleet:relayHost is empty)"),
@@ -187,6 +190,15 @@ export function masterCf(s: PostfixSettings): string {
       ].join("\n")
     : "smtp      inet  n       -       y       -       -       smtpd";
   return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService });
+}
+
+/**
+ * TLS toward the smarthost (F-08, F-12): `secure` (CA-verified, name must match) for a host name;
+ * an IP literal has no name to verify, so `encrypt` there.
+ */
+export function smarthostTlsPolicy(nexthop: string): string {
+  const host = nexthop.replace(/^\[(.*)\](:\d+)?$/, "$1");
+  return /^[0-9.]+$|:/.test(host) ? "encrypt" : `secure match=${host}`;
 }
 
 /** POSIX ERE for a literal header name (regexp_table(5) is case-insensitive by default). */
@@ -256,7 +268,7 @@ export function postfixFiles(s: PostfixSettings): HostFile[] {
       entries: (s.blockedClients ?? []).map((r) => [r.key, r.action]),
     }, "plain"),
     table(s.stack, "tls_policy", "TLS level per next hop (smtp_tls_policy_maps); the smarthost requires TLS.", {
-      entries: s.relayHost ? [[s.relayHost.nexthop, "encrypt"]] : [],
+      entries: s.relayHost ? [[s.relayHost.nexthop, smarthostTlsPolicy(s.relayHost.nexthop)]] : [],
     }, "postmap"),
     {
       path: "/etc/postfix/submission_header_checks",

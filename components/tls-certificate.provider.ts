@@ -5,6 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 
 export interface SelfSignedInputs {
+  /** Bumped when the certificate's shape changes, so existing certificates are replaced. */
+  profile: number;
   commonName: string;
   /** DNS subjectAltNames; the common name is always included. */
   altNames: string[];
@@ -20,7 +22,10 @@ export interface SelfSignedOutputs extends SelfSignedInputs {
   notAfter: string;
 }
 
-const REPLACE_ON = ["commonName", "altNames", "keyBits", "validityDays"] as const;
+const REPLACE_ON = ["profile", "commonName", "altNames", "keyBits", "validityDays"] as const;
+
+/** 2: a leaf (CA:FALSE) that clients pin as their trust anchor, no longer a CA certificate. */
+export const CERTIFICATE_PROFILE = 2;
 
 export const selfSignedProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: SelfSignedInputs): Promise<pulumi.dynamic.CreateResult> {
@@ -41,9 +46,10 @@ export const selfSignedProvider: pulumi.dynamic.ResourceProvider = {
     cert.setIssuer(subject);
     const names = [inputs.commonName, ...inputs.altNames.filter((n) => n !== inputs.commonName)];
     cert.setExtensions([
-      // Self-signed: the certificate is its own trust anchor for clients (like `openssl req -x509`).
-      { name: "basicConstraints", cA: true, critical: true },
-      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true, critical: true },
+      // A leaf, not a CA: clients that pin it as their trust anchor must not thereby trust
+      // anything else it could sign, and Mozilla's mail clients refuse a CA used as a server.
+      { name: "basicConstraints", cA: false, critical: true },
+      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
       { name: "extKeyUsage", serverAuth: true },
       { name: "subjectAltName", altNames: names.map((value) => ({ type: 2, value })) },
       { name: "subjectKeyIdentifier" },
@@ -55,7 +61,7 @@ export const selfSignedProvider: pulumi.dynamic.ResourceProvider = {
       privateKeyPem: forge.pki.privateKeyToPem(keys.privateKey),
       notAfter: cert.validity.notAfter.toISOString(),
     };
-    return { id: outs.certPem.length.toString(16) + cert.serialNumber, outs };
+    return { id: cert.serialNumber, outs };
   },
 
   async diff(_id: string, olds: SelfSignedOutputs, news: SelfSignedInputs): Promise<pulumi.dynamic.DiffResult> {
@@ -73,6 +79,7 @@ export const selfSignedProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 export interface SelfSignedResourceArgs {
+  profile: pulumi.Input<number>;
   commonName: pulumi.Input<string>;
   altNames: pulumi.Input<pulumi.Input<string>[]>;
   keyBits: pulumi.Input<number>;

@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { installFiles } from "./host-files";
 import { HostAccess } from "./remote";
-import { SelfSignedResource } from "./tls-certificate.provider";
+import { CERTIFICATE_PROFILE, SelfSignedResource } from "./tls-certificate.provider";
 
 export interface SelfSignedCertificateArgs {
   host: HostAccess;
@@ -18,7 +18,10 @@ export interface SelfSignedCertificateArgs {
   keyBits?: number;
   /** @default 825 */
   validityDays?: number;
-  /** Replace the certificate on the first `pulumi up` this close to expiry. @default 30 */
+  /**
+   * Replace the certificate on the first `pulumi up` this close to expiry.
+   * @default the smaller of 30 and a third of validityDays (a short validity must not renew on every run)
+   */
   renewBeforeDays?: number;
   /** Resources that must exist first (the host's packages). */
   dependsOn?: pulumi.Resource[];
@@ -48,12 +51,14 @@ export class SelfSignedCertificate extends pulumi.ComponentResource {
   constructor(name: string, args: SelfSignedCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailfleet:tls:SelfSignedCertificate", name, {}, opts);
     ({ keyFile: this.keyFile, certFile: this.certFile } = certificatePaths(args.hostname));
+    const validityDays = args.validityDays ?? 825;
     const cert = new SelfSignedResource(`${name}-cert`, {
+      profile: CERTIFICATE_PROFILE,
       commonName: args.hostname,
       altNames: [...new Set(args.altNames ?? [])].sort(),
       keyBits: args.keyBits ?? 2048,
-      validityDays: args.validityDays ?? 825,
-      renewBeforeDays: args.renewBeforeDays ?? 30,
+      validityDays,
+      renewBeforeDays: args.renewBeforeDays ?? Math.min(30, Math.floor(validityDays / 3)),
     }, { parent: this });
     this.certPem = cert.certPem;
     this.notAfter = cert.notAfter;

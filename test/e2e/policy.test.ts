@@ -296,15 +296,19 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
   });
 
   it("offers AUTH on 25 only when opted in, only after STARTTLS, and limits AUTH per client", () => {
-    const r = up({ "mailfleet:allowAuthOnPort25": { value: "true" }, "mailfleet:authRateLimitPerMinute": { value: "3" } });
+    const r = up({ "mailfleet:allowAuthOnPort25": { value: "true" }, "mailfleet:authRateLimitPerMinute": { value: "4" } });
     assert.equal(r.code, 0, r.log);
     const plain = swaks(["--server", mx.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--quit-after", "EHLO"]);
     assert.ok(!plain.replies.some((l) => /AUTH/.test(l)), plain.raw);
     const login = () => lastReply(swaks(["--server", mx.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--tls", "--auth", "PLAIN",
       "--auth-user", "alice@example.test", "--auth-password", passwords["alice@example.test"], "--quit-after", "AUTH"]));
-    const replies = [login(), login(), login(), login()];
-    assert.equal(replies.filter((x) => x === "235 2.7.0 Authentication successful").length, 3, replies.join(" | "));
-    assert.equal(replies[3], `450 4.7.1 Error: too many AUTH commands from ${mx.gateway4}`);
+    const replies = [login(), login(), login(), login(), login()];
+    assert.equal(replies.filter((x) => x === "235 2.7.0 Authentication successful").length, 4, replies.join(" | "));
+    assert.equal(replies[4], `450 4.7.1 Error: too many AUTH commands from ${mx.gateway4}`);
+    // Over IPv6: another client address, not yet at its AUTH limit.
+    const spoof = lastReply(swaks(["--server", mx.ipv6, "--port", "25", "--ehlo", "mx.external.test", "--tls", "--auth", "PLAIN",
+      "--auth-user", "bob@example.test", "--auth-password", passwords["bob@example.test"], "--from", "carol@example.org", "--to", "alice@example.test", "--quit-after", "RCPT"]));
+    assert.equal(spoof, "553 5.7.1 <carol@example.org>: Sender address rejected: not owned by user bob@example.test");
     assert.equal(up().code, 0);
     const off = swaks(["--server", mx.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--tls", "--quit-after", "EHLO"]);
     assert.ok(!off.replies.some((l) => /AUTH/.test(l)), off.raw);

@@ -60,6 +60,7 @@ describe("a run with bad input", () => {
     assert.equal(r.code, 1);
     const everything = `${r.log}\n${JSON.stringify(r.summary)}`;
     for (const secret of ["alice-password-1", "PRIVATE KEY"]) assert.ok(!everything.includes(secret), secret);
+    assert.deepEqual(r.summary.secretLeaks, []);
     assert.match(r.summary.errors.join("\n"), /mail-host-bootstrap/);
   });
 });

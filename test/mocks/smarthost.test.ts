@@ -55,6 +55,6 @@ describe("a stack with a smarthost", () => {
     const text = String(stdin);
     assert.match(text, /^relayhost = \[smtp\.provider\.example\]:587$/m);
     assert.match(text, /^smtp_sasl_password_maps = hash:\/etc\/postfix\/sasl_passwd$/m);
-    assert.match(text, /^\[smtp\.provider\.example\]:587 +encrypt$/m);
+    assert.match(text, /^\[smtp\.provider\.example\]:587 +secure match=smtp\.provider\.example$/m);
   });
 });

@@ -90,7 +90,7 @@ async function main(): Promise<number> {
   const { project, config, secretKeys, problems } = loadStackConfig(projectDir, stack, overrides);
   const engine = new Engine({ statePath, preview: verb === "preview", log });
   for (const key of secretKeys) engine.addSecret(config[key]);
-  const summary: RunSummary = { ok: false, errors: [], operations: [], sshSessions: 0, outputs: {} };
+  const summary: RunSummary = { ok: false, errors: [], secretLeaks: [], operations: [], sshSessions: 0, outputs: {} };
   if (problems.length) {
     summary.errors = problems;
   } else {
@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     await new Promise((res) => setTimeout(res, 200));
     const ok = engine.errors.length === 0;
     await engine.finish(ok);
-    Object.assign(summary, { ok, errors: engine.errors, operations: engine.operations, sshSessions: engine.sshSessions, outputs });
+    Object.assign(summary, { ok, errors: engine.errors, secretLeaks: engine.secretLeaks, operations: engine.operations, sshSessions: engine.sshSessions, outputs });
   }
   if (resultPath) fs.writeFileSync(resultPath, `${JSON.stringify(summary, null, 1)}\n`);
   const counts = summary.operations.reduce<Record<string, number>>((acc, o) => ((acc[o.op] = (acc[o.op] ?? 0) + 1), acc), {});

@@ -58,6 +58,11 @@ export interface EngineOptions {
 export interface RunSummary {
   ok: boolean;
   errors: string[];
+  /**
+   * Steps whose raw stdout/stderr contained a secret. The real @pulumi/command masks nothing, so
+   * a secret a host script printed would reach the user: tests assert this list is empty.
+   */
+  secretLeaks: string[];
   operations: OpRecord[];
   sshSessions: number;
   outputs: Record<string, unknown>;
@@ -94,6 +99,7 @@ const hash = (v: unknown) => createHash("sha256").update(canonical(v)).digest("h
 export class Engine {
   readonly operations: OpRecord[] = [];
   readonly errors: string[] = [];
+  readonly secretLeaks: string[] = [];
   sshSessions = 0;
   private readonly secrets = new Set<string>();
   private readonly old: StateFile;
@@ -117,6 +123,11 @@ export class Engine {
   /** Treats a value as a secret from now on (config secrets handed to the program). */
   addSecret(value: string): void {
     if (value.length >= 4) this.secrets.add(value);
+  }
+
+  /** Notes a step whose unmasked output contains a secret (see RunSummary.secretLeaks). */
+  private checkLeak(step: string, text: string): void {
+    if ([...this.secrets].some((secret) => text.includes(secret)) && !this.secretLeaks.includes(step)) this.secretLeaks.push(step);
   }
 
   /** Masks every secret string seen so far. */
@@ -214,11 +225,12 @@ export class Engine {
     if (text) {
       this.log(`${op} ${args.name}: running`);
       result = remote
-        ? await this.ssh(conn!, text, plain.stdin as string | undefined)
-        : await this.local(text, plain.stdin as string | undefined, env);
+        ? await this.ssh(conn!, text, plain.stdin as string | undefined, args.name)
+        : await this.local(text, plain.stdin as string | undefined, env, args.name);
     }
     if (op === "replace" && old.deleteCommand) await this.runDelete(old);
-    const outputs = { stdout: result.stdout, stderr: result.stderr };
+    // Masked: the state file must never hold a plaintext secret, even one a step printed.
+    const outputs = { stdout: this.mask(result.stdout), stderr: this.mask(result.stderr) };
     this.note(urn, args, op, (Date.now() - t0) / 1000, this.sshSessions - before, result.stdout);
     this.record(urn, args, plain, triggersHash, outputs, extra);
     return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
@@ -289,6 +301,7 @@ export class Engine {
     conn: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string; dialErrorLimit?: number; perDialTimeout?: number },
     commandText: string,
     stdin?: string,
+    step = "delete",
   ): Promise<{ stdout: string; stderr: string }> {
     const dir = fs.mkdtempSync(path.join(this.tmp, "ssh-"));
     try {
@@ -313,6 +326,7 @@ export class Engine {
           await new Promise((res) => setTimeout(res, 100));
           continue;
         }
+        this.checkLeak(step, `${r.stdout}\n${r.stderr}`);
         if (r.code !== 0) throw new Error(`command exited ${r.code} on ${conn.host}:\n${this.mask(r.stderr.trim() || r.stdout.trim())}`);
         return r;
       }
@@ -321,8 +335,9 @@ export class Engine {
     }
   }
 
-  private async local(commandText: string, stdin: string | undefined, env: Record<string, string>) {
+  private async local(commandText: string, stdin: string | undefined, env: Record<string, string>, step = "delete") {
     const r = await run("/bin/sh", ["-c", commandText], stdin, { ...process.env, ...env });
+    this.checkLeak(step, `${r.stdout}\n${r.stderr}`);
     if (r.code !== 0) throw new Error(`local command exited ${r.code}:\n${this.mask(r.stderr.trim() || r.stdout.trim())}`);
     return r;
   }
@@ -330,8 +345,8 @@ export class Engine {
   private async runDelete(entry: StateEntry): Promise<void> {
     if (!entry.deleteCommand || !entry.target) return;
     this.log(`delete ${entry.name}: running`);
-    if (entry.target.kind === "local") await this.local(entry.deleteCommand, undefined, {});
-    else await this.ssh({ ...entry.target, privateKey: this.lastConnection?.privateKey }, entry.deleteCommand);
+    if (entry.target.kind === "local") await this.local(entry.deleteCommand, undefined, {}, `delete ${entry.name}`);
+    else await this.ssh({ ...entry.target, privateKey: this.lastConnection?.privateKey }, entry.deleteCommand, undefined, `delete ${entry.name}`);
   }
 
   /** After a successful run: deletes what the program no longer declares, newest first. */

@@ -31,9 +31,14 @@ export class ProvisionedHost {
     this.imap = { hostname: this.hostname, address: this.host.ipv4, caFile };
   }
 
-  /** `pulumi up` through the engine double, with overrides on top of the stack file. */
+  /**
+   * `pulumi up` through the engine double, with overrides on top of the stack file. Fails if any
+   * step printed a secret (the real @pulumi/command would show it to the user).
+   */
   up(extra: Record<string, Override> = {}): StackRun {
-    return runStack("up", this.stack, { ...this.overrides, ...extra }, this.statePath);
+    const run = runStack("up", this.stack, { ...this.overrides, ...extra }, this.statePath);
+    if (run.summary.secretLeaks.length) throw new Error(`steps printed a secret: ${run.summary.secretLeaks.join(", ")}`);
+    return run;
   }
 
   /** Authenticated submission: 587 with STARTTLS (PLAIN) or 465 with implicit TLS (LOGIN), certificate verified. */

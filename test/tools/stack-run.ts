@@ -34,7 +34,7 @@ export function runStack(verb: "up" | "preview", stack: string, overrides: Recor
     ], { encoding: "utf8", cwd: ROOT, timeout: 30 * 60 * 1000 });
     const summary: RunSummary = fs.existsSync(resultFile)
       ? JSON.parse(fs.readFileSync(resultFile, "utf8"))
-      : { ok: false, errors: [r.stderr], operations: [], sshSessions: 0, outputs: {} };
+      : { ok: false, errors: [r.stderr], secretLeaks: [], operations: [], sshSessions: 0, outputs: {} };
     return { code: r.status ?? 1, summary, log: r.stderr };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

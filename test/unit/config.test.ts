@@ -200,6 +200,44 @@ describe("readConfig", () => {
     it(name, () => assert.deepEqual(problems({ ...base(), ...change }), expected));
   }
 
+  it("keeps a numeric-looking password exactly as written", () => {
+    const c = readConfig("s", { ...base(), "mailfleet:mailboxPasswords": "john@example.com: 12345678901234567890\nmary@example.org: 0x1f2e3d4c5b6a\n" }, SECRETS);
+    assert.deepEqual(c.mailboxes.map((m) => m.password), ["12345678901234567890", "0x1f2e3d4c5b6a"]);
+  });
+
+  const secretCases: Array<[string, string, string[]]> = [
+    ["fails on a password YAML would cut at a comment", "john@example.com: correct horse #battery\nmary@example.org: another-long-pw\n", [
+      'mailfleet:mailboxPasswords[john@example.com]: contains " #", where YAML starts a comment and would cut the password; quote the password',
+    ]],
+    ["fails on a mailbox listed twice", "john@example.com: first-long-pw\njohn@example.com: second-long-pw\nmary@example.org: another-long-pw\n", [
+      "mailfleet:mailboxPasswords: lists a mailbox twice; keep one password per mailbox",
+    ]],
+    ["fails on a swapped key and value without showing the key", "Sup3rS3cret-Passw0rd: john@example.com\nmary@example.org: another-long-pw\n", [
+      "mailfleet:mailboxPasswords: has a password for an entry whose key is not an e-mail address (not shown), which is not in mailfleet:mailboxes; add the mailbox or remove the password",
+      'mailfleet:mailboxPasswords: has no password for mailbox "john@example.com"; add "john@example.com: <password>" to the secret',
+    ]],
+  ];
+  for (const [name, secret, expected] of secretCases) {
+    it(name, () => {
+      const p = problems({ ...base(), "mailfleet:mailboxPasswords": secret });
+      assert.deepEqual(p, expected);
+      assert.ok(!p.join("\n").includes("Sup3rS3cret") && !p.join("\n").includes("battery"));
+    });
+  }
+
+  it("fails on a postmaster at the host's own name (a forwarding loop)", () => {
+    assert.deepEqual(problems({ ...base(), "mailfleet:postmaster": "root@mail.example.net" }), [
+      'mailfleet:postmaster: "root@mail.example.net" is an address of the mail host itself, where root\'s and postmaster\'s mail is forwarded to mailfleet:postmaster: a loop; use a mailbox in a hosted domain or an external address',
+    ]);
+  });
+
+  it("fails on a malformed DNSBL result filter", () => {
+    assert.deepEqual(problems({ ...base(), "mailfleet:postscreenDnsblSites": JSON.stringify(["zen.spamhaus.org=127.", "b.example=127.0.0.[2..300]"]) }), [
+      'mailfleet:postscreenDnsblSites[0]: "zen.spamhaus.org=127." has a malformed result filter; write four octets such as =127.0.0.[2..11]',
+      'mailfleet:postscreenDnsblSites[1]: "b.example=127.0.0.[2..300]" has a malformed result filter; write four octets such as =127.0.0.[2..11]',
+    ]);
+  });
+
   it("fails on secrets stored in plain text, without showing them", () => {
     const p = problems(base(), new Set());
     assert.deepEqual(p, [

@@ -79,7 +79,7 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
     assert.equal(q("mary@example.org", "vmail_mailboxes"), "OK");
     assert.equal(q("info@example.com", "sender_login"), "john@example.com,mary@example.org");
     assert.equal(chroot(["postalias", "-c", inTree, "-q", "root", `hash:${inTree}/aliases`]).stdout.trim(), "john@example.com");
-    assert.equal(q("[smtp.provider.example]:587", "tls_policy"), "encrypt");
+    assert.equal(q("[smtp.provider.example]:587", "tls_policy"), "secure match=smtp.provider.example");
     assert.equal(q("[smtp.provider.example]:587", "sasl_passwd"), "acme:pa ss:word");
     assert.equal(q("hacked-list.example", "sender_access"), "REJECT 5.7.1 Mail from this list is refused: list compromised");
     assert.equal(q("spammer@bad.example", "sender_access"), "550 5.7.1 Sender blocked by postmaster");
