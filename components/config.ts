@@ -5,6 +5,7 @@ import * as YAML from "yaml";
 import type { AccessRule } from "./postfix.render";
 import {
   checkDomain,
+  checkExternalAddress,
   checkHeaderName,
   checkReplyText,
   checkHostAddress,
@@ -489,9 +490,11 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     if (aliasIndex.has(source)) return bad(where, `alias ${show(source)} duplicates mailfleet:aliases[${aliasIndex.get(source)}]; merge the targets into one entry`);
     const targets: string[] = [];
     for (const t of rest.split(",").map((s) => s.trim())) {
-      const pt = parseAddress(t);
-      if (typeof pt === "string") {
-        bad(where, `target ${show(t)} ${pt}`);
+      // Hosted targets follow mailfleet's mailbox rules; external ones only RFC 5321's.
+      const targetDomain = t.slice(t.lastIndexOf("@") + 1).toLowerCase();
+      const why = domainList.includes(targetDomain) ? parseAddress(t) : checkExternalAddress(t);
+      if (typeof why === "string") {
+        bad(where, `target ${show(t)} ${why}`);
         continue;
       }
       if (targets.includes(t)) continue;
@@ -503,7 +506,9 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   for (const a of aliases) {
     const where = `${k("aliases")}[${aliasIndex.get(a.source)}]`;
     for (const t of a.targets) {
-      if (hosted(t) && !declared.has(t) && !aliasIndex.has(t)) {
+      // postmaster@ and abuse@ of every hosted domain exist even when not listed (generated aliases).
+      const role = ["postmaster", "abuse"].includes(t.slice(0, t.lastIndexOf("@")));
+      if (hosted(t) && !declared.has(t) && !aliasIndex.has(t) && !role) {
         bad(where, `target ${show(t)} is in a hosted domain but is neither a mailbox nor an alias; add it to mailfleet:mailboxes or fix the target`);
       }
     }
@@ -523,7 +528,8 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     return false;
   };
   for (const a of aliases) {
-    if (!reaches(a.source)) bad(`${k("aliases")}[${aliasIndex.get(a.source)}]`, `alias ${show(a.source)} only loops back to itself and delivers nowhere; point it at a mailbox`);
+    // (an alias whose targets were all invalid has been reported already)
+    if (a.targets.length && !reaches(a.source)) bad(`${k("aliases")}[${aliasIndex.get(a.source)}]`, `alias ${show(a.source)} only loops back to itself and delivers nowhere; point it at a mailbox`);
   }
 
   // --- postmaster ---

@@ -170,9 +170,13 @@ export function mainCf(s: PostfixSettings): string {
       "reject_non_fqdn_recipient",
       "reject_unknown_recipient_domain",
     ].join(", "),
-    // A login on port 25 (allowAuthOnPort25) may send only as its own addresses, as on 587/465;
-    // the check does nothing for clients that did not log in.
-    senderRestrictions: ["reject_authenticated_sender_login_mismatch", "reject_non_fqdn_sender", ...(s.rejectUnknownSenderDomain ?? true ? ["reject_unknown_sender_domain"] : [])].join(", "),
+    // A login on port 25 (allowAuthOnPort25) may send only as its own addresses, as on 587/465.
+    // Only then: without SASL on 25, smtpd warns "restriction ... ignored: no SASL support".
+    senderRestrictions: [
+      ...(s.allowAuthOnPort25 ? ["reject_authenticated_sender_login_mismatch"] : []),
+      "reject_non_fqdn_sender",
+      ...(s.rejectUnknownSenderDomain ?? true ? ["reject_unknown_sender_domain"] : []),
+    ].join(", "),
     authRateLimit: String(s.authRateLimitPerMinute ?? 30),
     muaSenderRestrictions: ["reject_non_fqdn_sender", "reject_sender_login_mismatch", "permit_sasl_authenticated", "reject"].join(", "),
     smarthost: block(smarthost, "none: mail goes to each domain's MX (mailfleet:relayHost is empty)"),

@@ -47,6 +47,19 @@ export function parseAddress(value: string): AddressParts | string {
   return { local, domain };
 }
 
+/**
+ * An address outside the hosted domains (a forwarding target): RFC 5321 dot-atom local part,
+ * any case and `+` allowed; never `,`, `:`, `"` or white space (they would break the Postfix map).
+ */
+export function checkExternalAddress(value: string): string | undefined {
+  const at = value.lastIndexOf("@");
+  if (at <= 0 || at === value.length - 1) return "is not an e-mail address of the form local@domain";
+  const local = value.slice(0, at);
+  if (!/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/.test(local)) return `has an invalid local part "${local}"`;
+  const why = checkDomain(value.slice(at + 1).toLowerCase());
+  return why ? `has a domain that ${why}` : undefined;
+}
+
 function parseIPv4(text: string): number[] | undefined {
   const parts = text.split(".");
   if (parts.length !== 4) return undefined;

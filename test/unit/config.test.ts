@@ -200,6 +200,14 @@ describe("readConfig", () => {
     it(name, () => assert.deepEqual(problems({ ...base(), ...change }), expected));
   }
 
+  it("accepts external forwarding targets as RFC 5321 allows, and generated role addresses", () => {
+    const c = readConfig("s", { ...base(), "mailfleet:aliases": JSON.stringify(["fwd@example.com: Some.One+tag@Gmail.example, postmaster@example.org"]) }, SECRETS);
+    assert.deepEqual(c.aliases, [{ source: "fwd@example.com", targets: ["Some.One+tag@Gmail.example", "postmaster@example.org"] }]);
+    assert.deepEqual(problems({ ...base(), "mailfleet:aliases": JSON.stringify(["fwd@example.com: a:b@elsewhere.example"]) }), [
+      'mailfleet:aliases[0]: target "a:b@elsewhere.example" has an invalid local part "a:b"',
+    ]);
+  });
+
   it("keeps a numeric-looking password exactly as written", () => {
     const c = readConfig("s", { ...base(), "mailfleet:mailboxPasswords": "john@example.com: 12345678901234567890\nmary@example.org: 0x1f2e3d4c5b6a\n" }, SECRETS);
     assert.deepEqual(c.mailboxes.map((m) => m.password), ["12345678901234567890", "0x1f2e3d4c5b6a"]);
