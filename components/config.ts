@@ -2,7 +2,7 @@
 // Pure: it takes the raw config map (as Pulumi hands it to the program) and returns a typed
 // config or every problem at once. Secret values are never echoed in a message.
 import * as YAML from "yaml";
-import type { AccessRule } from "./postfix.render";
+import { AccessRule, DEFAULT_PRIVACY_STRIP, ROLE_ADDRESSES } from "./postfix.render";
 import {
   checkDomain,
   checkExternalAddress,
@@ -100,7 +100,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   },
   headerPrivacyStrip: {
     type: "array",
-    default: ["X-Originating-IP", "X-Mailer", "User-Agent", "X-PHP-Originating-Script"],
+    default: DEFAULT_PRIVACY_STRIP,
     description: "Header names removed from submitted mail when headerPrivacy is on.",
   },
   relayHost: {
@@ -507,7 +507,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     const where = `${k("aliases")}[${aliasIndex.get(a.source)}]`;
     for (const t of a.targets) {
       // postmaster@ and abuse@ of every hosted domain exist even when not listed (generated aliases).
-      const role = ["postmaster", "abuse"].includes(t.slice(0, t.lastIndexOf("@")));
+      const role = ROLE_ADDRESSES.includes(t.slice(0, t.lastIndexOf("@")));
       if (hosted(t) && !declared.has(t) && !aliasIndex.has(t) && !role) {
         bad(where, `target ${show(t)} is in a hosted domain but is neither a mailbox nor an alias; add it to mailfleet:mailboxes or fix the target`);
       }

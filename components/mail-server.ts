@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { assertSecure, SecurityCheckError } from "./checks";
 import { DebianHost } from "./debian-host";
 import { Dovecot } from "./dovecot";
-import { Postfix, PostfixArgs } from "./postfix";
+import { Postfix, PostfixArgs, renderSettings } from "./postfix";
 import { AccessRule, mainCf, masterCf } from "./postfix.render";
 import { HostAccess } from "./remote";
 import { certificatePaths, SelfSignedCertificate } from "./tls-certificate";
@@ -165,7 +165,7 @@ export class MailServer extends pulumi.ComponentResource {
 
   /** The named security checks over the rendered Postfix config, before any resource exists. */
   private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn">): void {
-    const settings = { ...p, relayHost: p.relayHost ? { nexthop: p.relayHost.nexthop, authenticated: p.relayHost.username !== "" } : undefined };
+    const settings = renderSettings(p);
     try {
       assertSecure({ mainCf: mainCf(settings), masterCf: masterCf(settings) });
     } catch (err) {

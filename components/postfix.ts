@@ -22,22 +22,25 @@ export interface PostfixArgs extends Omit<PostfixSettings, "relayHost"> {
   dependsOn?: pulumi.Resource[];
 }
 
+/** The pure render settings of a Postfix component's args (what the security checks read too). */
+export function renderSettings(args: Omit<PostfixArgs, "host" | "dependsOn">): PostfixSettings {
+  const { relayHost, queueCleanupTimer: _timer, ...settings } = args;
+  return { ...settings, relayHost: relayHost ? { nexthop: relayHost.nexthop, authenticated: relayHost.username !== "" } : undefined };
+}
+
 export class Postfix extends pulumi.ComponentResource {
   public readonly configured: command.remote.Command;
 
   constructor(name: string, args: PostfixArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailfleet:mail:Postfix", name, {}, opts);
-    const { host, dependsOn, relayHost, queueCleanupTimer, ...settings } = args;
-    const authenticated = Boolean(relayHost && relayHost.username !== "");
-    const credentials = relayHost && authenticated ? this.smarthostCredentials(name, args, relayHost, dependsOn) : undefined;
-    this.configured = installFiles(
-      `${name}-config`,
-      host,
-      "postfix",
-      postfixFiles({ ...settings, relayHost: relayHost ? { nexthop: relayHost.nexthop, authenticated } : undefined }),
-      { parent: this, dependsOn: credentials ? [...(dependsOn ?? []), credentials] : dependsOn },
-    );
-    if (queueCleanupTimer) this.cleanupTimer(name, args);
+    const { host, dependsOn, ...rest } = args;
+    const settings = renderSettings(rest);
+    const credentials = args.relayHost && settings.relayHost?.authenticated ? this.smarthostCredentials(name, args, args.relayHost, dependsOn) : undefined;
+    this.configured = installFiles(`${name}-config`, host, "postfix", postfixFiles(settings), {
+      parent: this,
+      dependsOn: credentials ? [...(dependsOn ?? []), credentials] : dependsOn,
+    });
+    if (args.queueCleanupTimer) this.cleanupTimer(name, args);
     this.registerOutputs({});
   }
 

@@ -1,5 +1,4 @@
 // Template rendering and the file-bundle format: pure functions, no resources.
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -75,10 +74,6 @@ export function encodeBundle(files: HostFile[]): string {
     out += `${BUNDLE_MARK}file ${f.path} ${f.mode} ${f.owner} ${f.group} ${f.kind}\n${f.content}${BUNDLE_MARK}end\n`;
   }
   return out;
-}
-
-export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }
 
 /** The standard first line of every rendered file. */

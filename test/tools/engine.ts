@@ -68,8 +68,6 @@ export interface RunSummary {
   outputs: Record<string, unknown>;
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
 /** Unwraps RPC secrets deeply, collecting every secret string for masking. */
 function unwrap(value: unknown, secrets: Set<string>, inSecret = false): unknown {
   if (pulumi.runtime.isRpcSecret(value)) return unwrap(pulumi.runtime.unwrapRpcSecret(value), secrets, true);
@@ -391,6 +389,3 @@ export function run(cmd: string, args: string[], stdin?: string, env?: NodeJS.Pr
     child.stdin.end(stdin ?? "");
   });
 }
-
-/** Secret marker used by Pulumi's RPC layer, for tests that inspect raw inputs. */
-export const RPC_SECRET_SIGNATURE = SECRET_SIG;
