@@ -1,6 +1,7 @@
 // mailfleet: read the stack config, validate all of it, build the mail server, export outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { readConfig } from "./components/config";
+import { mailRecords, zoneLine } from "./components/dns/records";
 import { MailServer } from "./components/mail-server";
 
 const stack = pulumi.getStack();
@@ -9,56 +10,22 @@ const raw = pulumi.runtime.allConfig();
 const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
 // Validation sees plaintext in memory only; every secret is wrapped before it reaches a resource.
 const config = readConfig(stack, raw, new Set(Object.keys(raw).filter((k) => isSecret(k))));
+const { directory, relay } = config;
 
 const server = new MailServer("mail", {
-  host: {
-    address: config.host.address,
-    port: config.host.port,
-    user: config.host.user,
-    privateKey: pulumi.secret(config.host.privateKey),
-    hostKey: config.host.hostKey,
-  },
+  host: { ...config.host, privateKey: pulumi.secret(config.host.privateKey) },
   stack,
-  hostname: config.hostname,
-  domains: config.domains,
-  mailboxes: config.mailboxes.map((m) => ({ address: m.address, password: pulumi.secret(m.password) })),
-  aliases: config.aliases,
-  postmaster: config.postmaster,
-  trustedNetworks: config.trustedNetworks.map((n) => n.postfix),
-  tlsKeyBits: config.tlsKeyBits,
-  tlsValidityDays: config.tlsValidityDays,
+  directory: { ...directory, mailboxes: directory.mailboxes.map((m) => ({ address: m.address, password: pulumi.secret(m.password) })) },
   passwordHashRounds: config.passwordHashRounds,
-  allowAuthOnPort25: config.allowAuthOnPort25,
-  headerPrivacy: config.headerPrivacy,
-  headerPrivacyStrip: config.headerPrivacyStrip,
-  blockReadReceipts: config.blockReadReceipts,
-  relayHost: config.relayHost && {
-    nexthop: config.relayHost.nexthop,
-    username: config.relayHost.username,
-    password: pulumi.secret(config.relayHost.password),
-  },
-  blockedSenders: config.blockedSenders,
-  blockedClients: config.blockedClients,
-  rejectUnknownSenderDomain: config.rejectUnknownSenderDomain,
-  authRateLimitPerMinute: config.authRateLimitPerMinute,
-  bounceQueueLifetimeDays: config.bounceQueueLifetimeDays,
-  queueCleanupTimer: config.queueCleanupTimer,
-  postscreenDnsblSites: config.postscreenDnsblSites,
-  postscreenDnsblThreshold: config.postscreenDnsblThreshold,
+  policy: config.policy,
+  relay: relay && { nexthop: relay.nexthop, username: relay.username, password: pulumi.secret(relay.password) },
+  tls: config.tls,
 });
 
 export const hostname = server.hostname;
-export const domains = config.domains;
-export const mailboxes = config.mailboxes.map((m) => m.address);
+export const domains = directory.domains;
+export const mailboxes = directory.mailboxes.map((m) => m.address);
 export const certificatePem = server.certificatePem;
 export const certificateNotAfter = server.certificateNotAfter;
-/**
- * What to publish in DNS for mail to reach this host (A/AAAA and PTR are the operator's). With a
- * smarthost, mail leaves from the provider's servers: their SPF must be included instead of mx.
- */
-export const dnsRecords = config.domains.flatMap((d) => [
-  `${d}. MX 10 ${config.hostname}.`,
-  config.relayHost
-    ? `${d}. TXT "v=spf1 include:<the SPF domain of ${config.relayHost.host}> -all"`
-    : `${d}. TXT "v=spf1 mx -all"`,
-]);
+/** What to publish in DNS for mail to reach this host (A/AAAA and PTR are the operator's). */
+export const dnsRecords = mailRecords({ hostname: directory.hostname, domains: directory.domains, relayHost: relay }).map(zoneLine);

@@ -241,7 +241,6 @@ export class Engine {
 
   private async dynamic(urn: string, args: pulumi.runtime.MockResourceArgs, plain: Record<string, unknown>) {
     // The same path as Pulumi's dynamic provider host: load the serialized provider from __provider.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
     const serialized = plain.__provider as string;
     const provider = requireFromString(serialized).handler();
@@ -355,7 +354,6 @@ export class Engine {
         const t0 = Date.now();
         const before = this.sshSessions;
         if (entry.provider && entry.id) {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
           const provider = (require("require-from-string") as (c: string) => { handler(): pulumi.dynamic.ResourceProvider })(entry.provider).handler();
           if (provider.delete) await provider.delete(entry.id, this.decrypt((entry.outputs as { encrypted: string }).encrypted));
         } else {

@@ -2,8 +2,8 @@
 // (the kind a careless override or an old guide would make) fails with the check's ID.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assertSecure, parsePostfix, SECURITY_CHECKS, SecurityCheckError } from "../../components/checks";
-import { mainCf, masterCf } from "../../components/postfix.render";
+import { assertSecure, parsePostfix, SECURITY_CHECKS, SecurityCheckError } from "../../components/checks/security-checks";
+import { mainCf, masterCf } from "../../components/postfix/render";
 import { postfixSettings } from "../fixtures/settings";
 
 const rendered = { mainCf: mainCf(postfixSettings), masterCf: masterCf(postfixSettings) };

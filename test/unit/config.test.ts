@@ -37,21 +37,21 @@ describe("readConfig", () => {
     const c = readConfig("acme-prod", base(), SECRETS);
     assert.equal(c.host.port, 22);
     assert.equal(c.host.user, "root");
-    assert.deepEqual(c.domains, ["example.com", "example.org"]);
-    assert.deepEqual(c.mailboxes.map((m) => [m.address, m.local, m.domain]), [
+    assert.deepEqual(c.directory.domains, ["example.com", "example.org"]);
+    assert.deepEqual(c.directory.mailboxes.map((m) => [m.address, m.local, m.domain]), [
       ["john@example.com", "john", "example.com"],
       ["mary@example.org", "mary", "example.org"],
     ]);
-    assert.equal(c.mailboxes[0].password, SECRET_PW);
-    assert.equal(c.postmaster, "john@example.com");
-    assert.deepEqual(c.aliases, [{ source: "info@example.com", targets: ["john@example.com", "mary@example.org"] }]);
-    assert.equal(c.tlsKeyBits, 2048);
+    assert.equal(c.directory.mailboxes[0].password, SECRET_PW);
+    assert.equal(c.directory.postmaster, "john@example.com");
+    assert.deepEqual(c.directory.aliases, [{ source: "info@example.com", targets: ["john@example.com", "mary@example.org"] }]);
+    assert.equal(c.tls.keyBits, 2048);
     assert.equal(c.passwordHashRounds, 100000);
   });
 
   it("normalises trusted networks to Postfix syntax", () => {
     const c = readConfig("s", { ...base(), "mailfleet:trustedNetworks": JSON.stringify(["192.0.2.0/24", "2001:DB8:1::/48", "[2001:db8:2::]/64"]) }, SECRETS);
-    assert.deepEqual(c.trustedNetworks.map((n) => n.postfix), ["192.0.2.0/24", "[2001:db8:1::]/48", "[2001:db8:2::]/64"]);
+    assert.deepEqual(c.policy.trustedNetworks, ["192.0.2.0/24", "[2001:db8:1::]/48", "[2001:db8:2::]/64"]);
   });
 
   const cases: Array<[string, Record<string, string | undefined>, string[]]> = [
@@ -149,23 +149,23 @@ describe("readConfig", () => {
       "mailfleet:allowAuthOnPort25": "true",
       "mailfleet:postscreenDnsblSites": JSON.stringify(["zen.spamhaus.org=127.0.0.[2..11]*3"]),
     }, new Set([...SECRETS, "mailfleet:relayHostPassword"]));
-    assert.deepEqual(c.relayHost, { host: "smtp.provider.example", port: 587, nexthop: "[smtp.provider.example]:587", username: "acme", password: "relay-secret" });
-    assert.deepEqual(c.blockedSenders, [
+    assert.deepEqual(c.relay, { host: "smtp.provider.example", port: 587, nexthop: "[smtp.provider.example]:587", username: "acme", password: "relay-secret" });
+    assert.deepEqual(c.policy.blockedSenders, [
       { key: "hacked-list.example", action: "REJECT 5.7.1 Mail from this list is refused" },
       { key: "spammer@bad.example", action: "550 5.7.1 Sender blocked" },
       { key: "quiet.example", action: "REJECT 5.7.1 Access denied by postmaster" },
     ]);
-    assert.deepEqual(c.blockedClients, [
+    assert.deepEqual(c.policy.blockedClients, [
       { key: "198.51.100.0/24", action: "REJECT 5.7.1 Client network blocked" },
       { key: "2001:db8:bad::/48", action: "REJECT 5.7.1 go away" },
       { key: "203.0.113.7/32", action: "REJECT 5.7.1 Access denied by postmaster" },
     ]);
-    assert.equal(c.allowAuthOnPort25, true);
-    assert.equal(c.headerPrivacy, true);
-    assert.deepEqual(c.headerPrivacyStrip, ["X-Originating-IP", "X-Mailer", "User-Agent", "X-PHP-Originating-Script"]);
-    assert.equal(c.bounceQueueLifetimeDays, 1);
+    assert.equal(c.policy.allowAuthOnPort25, true);
+    assert.equal(c.policy.headerPrivacy, true);
+    assert.deepEqual(c.policy.headerPrivacyStrip, ["X-Originating-IP", "X-Mailer", "User-Agent", "X-PHP-Originating-Script"]);
+    assert.equal(c.policy.bounceQueueLifetimeDays, 1);
     for (const [text, nexthop] of [["[192.0.2.1]:2525", "[192.0.2.1]:2525"], ["smtp.provider.example:25", "[smtp.provider.example]:25"]]) {
-      assert.equal(readConfig("s", { ...base(), "mailfleet:relayHost": text }, SECRETS).relayHost?.nexthop, nexthop);
+      assert.equal(readConfig("s", { ...base(), "mailfleet:relayHost": text }, SECRETS).relay?.nexthop, nexthop);
     }
   });
 
@@ -202,7 +202,7 @@ describe("readConfig", () => {
 
   it("accepts external forwarding targets as RFC 5321 allows, and generated role addresses", () => {
     const c = readConfig("s", { ...base(), "mailfleet:aliases": JSON.stringify(["fwd@example.com: Some.One+tag@Gmail.example, postmaster@example.org"]) }, SECRETS);
-    assert.deepEqual(c.aliases, [{ source: "fwd@example.com", targets: ["Some.One+tag@Gmail.example", "postmaster@example.org"] }]);
+    assert.deepEqual(c.directory.aliases, [{ source: "fwd@example.com", targets: ["Some.One+tag@Gmail.example", "postmaster@example.org"] }]);
     assert.deepEqual(problems({ ...base(), "mailfleet:aliases": JSON.stringify(["fwd@example.com: a:b@elsewhere.example"]) }), [
       'mailfleet:aliases[0]: target "a:b@elsewhere.example" has an invalid local part "a:b"',
     ]);
@@ -210,7 +210,7 @@ describe("readConfig", () => {
 
   it("keeps a numeric-looking password exactly as written", () => {
     const c = readConfig("s", { ...base(), "mailfleet:mailboxPasswords": "john@example.com: 12345678901234567890\nmary@example.org: 0x1f2e3d4c5b6a\n" }, SECRETS);
-    assert.deepEqual(c.mailboxes.map((m) => m.password), ["12345678901234567890", "0x1f2e3d4c5b6a"]);
+    assert.deepEqual(c.directory.mailboxes.map((m) => m.password), ["12345678901234567890", "0x1f2e3d4c5b6a"]);
   });
 
   const secretCases: Array<[string, string, string[]]> = [

@@ -7,9 +7,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { dovecotConf } from "../../components/dovecot.render";
-import { mainCf, postfixFiles, smarthostCredentials } from "../../components/postfix.render";
-import { managedHeader, renderTemplate } from "../../components/render";
+import { dovecotConf } from "../../components/dovecot/render";
+import { mainCf, postfixFiles, smarthostCredentials } from "../../components/postfix/render";
+import { FILES_DIR } from "../../components/host/host-programs";
 import { dovecotSettings, postfixSettings } from "../fixtures/settings";
 import { cannotBootHosts, toolsTree } from "../tools/testhost";
 
@@ -34,7 +34,8 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
       fs.writeFileSync(path.join(dir, path.basename(f.path)), f.content);
     }
     fs.writeFileSync(path.join(dir, "sasl_passwd"), smarthostCredentials("unit", "[smtp.provider.example]:587", "acme", "pa ss:word").content);
-    fs.writeFileSync(path.join(dir, "mailfleet-users"), renderTemplate("usr/local/sbin/mailfleet-users", { header: managedHeader("unit") }), { mode: 0o755 });
+    fs.copyFileSync(path.join(FILES_DIR, "usr/local/sbin/mailfleet-users"), path.join(dir, "mailfleet-users"));
+    fs.chmodSync(path.join(dir, "mailfleet-users"), 0o755);
   });
 
   after(() => {

@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { dovecotConf } from "../../components/dovecot.render";
-import { postfixFiles, senderLoginTable, virtualAliasTable } from "../../components/postfix.render";
-import { encodeBundle, HostFile, renderTemplate } from "../../components/render";
+import { dovecotConf } from "../../components/dovecot/render";
+import { postfixFiles, senderLoginTable, virtualAliasTable } from "../../components/postfix/render";
+import { encodeBundle, HostFile } from "../../components/host/bundle";
+import { renderTemplate } from "../../components/render/template";
 import { dovecotSettings, postfixSettings } from "../fixtures/settings";
 
 const GOLDEN = path.join(__dirname, "..", "golden");

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
 import { describe, it } from "node:test";
-import { CERTIFICATE_PROFILE, selfSignedProvider, SelfSignedInputs, SelfSignedOutputs } from "../../components/tls-certificate.provider";
-import { smarthostTlsPolicy } from "../../components/postfix.render";
+import { CERTIFICATE_PROFILE, selfSignedProvider, SelfSignedInputs, SelfSignedOutputs } from "../../components/tls/self-signed.provider";
+import { smarthostTlsPolicy } from "../../components/postfix/render";
 
 const inputs: SelfSignedInputs = { profile: CERTIFICATE_PROFILE, commonName: "mail.example.net", altNames: ["imap.example.com"], keyBits: 2048, validityDays: 825, renewBeforeDays: 30 };
 

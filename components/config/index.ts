@@ -1,0 +1,56 @@
+// Reads and validates a mailfleet stack's configuration in one pass, before any resource exists.
+// Pure: it takes the raw config map (as Pulumi hands it to the program) and returns the typed
+// groups the components consume, or every problem at once. Secret values are never echoed.
+// One module per concern reads its keys (host, identity, mailboxes, aliases, policy, relay, tls);
+// rules that tie sections together live in invariants.ts; keys, defaults and ranges in keys.ts.
+import { MailDirectory, MailPolicy } from "../postfix/settings";
+import { Alias, readAliases } from "./aliases";
+import { HostConnection, readHost } from "./host";
+import { readIdentity } from "./identity";
+import { Mailbox, readMailboxes } from "./mailboxes";
+import { readPolicy } from "./policy";
+import { ConfigError, ConfigReader } from "./reader";
+import { readRelay, RelayHost } from "./relay";
+import { readTls, TlsSettings } from "./tls";
+
+export { CONFIG_KEYS, NAMESPACE } from "./keys";
+export type { KeySpec } from "./keys";
+export { ConfigError } from "./reader";
+export type { Alias, HostConnection, Mailbox, RelayHost, TlsSettings };
+
+export interface MailConfig {
+  stack: string;
+  host: HostConnection;
+  /** Host name, domains, mailboxes (with plaintext passwords, in memory only), aliases, postmaster. */
+  directory: Omit<MailDirectory, "mailboxes"> & { mailboxes: Mailbox[]; aliases: Alias[] };
+  passwordHashRounds: number;
+  policy: MailPolicy;
+  relay?: RelayHost;
+  tls: TlsSettings;
+}
+
+/**
+ * Reads the raw config (`{"mailfleet:key": "string value"}`, arrays as JSON text, exactly what
+ * `pulumi.runtime.allConfig()` returns) and the set of keys stored as secrets.
+ * Throws ConfigError listing every problem.
+ */
+export function readConfig(stack: string, raw: Record<string, string>, secretKeys: ReadonlySet<string>): MailConfig {
+  const r = new ConfigReader(stack, raw, secretKeys);
+  const host = readHost(r);
+  const identity = readIdentity(r);
+  const boxes = readMailboxes(r, identity);
+  const { aliases, postmaster } = readAliases(r, identity, boxes);
+  const policy = readPolicy(r, identity);
+  const relay = readRelay(r);
+  const tls = readTls(r);
+  if (r.problems.length) throw new ConfigError(stack, r.problems);
+  return {
+    stack,
+    host,
+    directory: { hostname: identity.hostname, domains: identity.domains, mailboxes: boxes.mailboxes, aliases, postmaster },
+    passwordHashRounds: boxes.passwordHashRounds,
+    policy,
+    relay,
+    tls,
+  };
+}

@@ -1,0 +1,159 @@
+// The one table of stack config keys: each key's type, default, description, whether it is a
+// secret, and for integers the allowed range. Pulumi.yaml's `config:` schema is generated from it
+// (a unit test keeps them equal), the readers take defaults and ranges from it, and nothing else
+// restates a default.
+
+export const NAMESPACE = "mailfleet";
+
+export type KeyType = "string" | "integer" | "boolean" | "array";
+
+export interface KeySpec {
+  type: KeyType;
+  description: string;
+  secret?: boolean;
+  /**
+   * An optional secret: Pulumi's CLI makes every declared key without a default required and
+   * refuses a `secret: true` key whose value came from a default, so optional secrets are declared
+   * with an empty default and the program refuses a value that is not stored encrypted.
+   */
+  secretWhenSet?: boolean;
+  /** Absent: the key is required. */
+  default?: string | number | boolean | string[];
+  /** Integers: the smallest and largest value accepted. */
+  min?: number;
+  max?: number;
+  /** Integers: the only values accepted (within min..max). */
+  allowed?: number[];
+}
+
+/**
+ * Every config key the program reads. Pulumi's project schema allows only string, integer,
+ * boolean and arrays of those, so structured values are written as strings (aliases, blocklist
+ * entries) or one YAML secret (passwords).
+ */
+export const CONFIG_KEYS: Record<string, KeySpec> = {
+  hostAddress: { type: "string", description: "IP address or DNS name of the Debian 12 host to provision over SSH." },
+  sshPort: { type: "integer", min: 1, max: 65535, default: 22, description: "SSH port of the host." },
+  sshUser: {
+    type: "string",
+    default: "root",
+    description: "SSH login user; root, or a user with passwordless sudo (commands then run under `sudo -n`).",
+  },
+  sshPrivateKey: {
+    type: "string",
+    secret: true,
+    description: "SSH private key (OpenSSH or PEM) for the login: pulumi config set --secret mailfleet:sshPrivateKey < key.",
+  },
+  sshHostKey: {
+    type: "string",
+    description: 'The host\'s SSH public host key, pinned: "ssh-ed25519 AAAA..." (ssh-keyscan -t ed25519 HOST, without the host field).',
+  },
+  hostname: {
+    type: "string",
+    description: "Fully qualified name of the mail host (myhostname, HELO, certificate name); needs A/AAAA and matching PTR records.",
+  },
+  domains: {
+    type: "array",
+    description: "Hosted mail domains (virtual mailbox domains). Never the host name itself.",
+  },
+  mailboxes: {
+    type: "array",
+    default: [],
+    description: "Mailbox addresses (local@domain, lower case) stored as Maildir under /var/vmail/<domain>/<local>.",
+  },
+  mailboxPasswords: {
+    type: "string",
+    secret: true,
+    description: 'YAML map of mailbox address to password, one secret: pulumi config set --secret mailfleet:mailboxPasswords < passwords.yaml. Stored on the host only as SHA512-CRYPT hashes.',
+  },
+  aliases: {
+    type: "array",
+    default: [],
+    description: 'Aliases, each "alias@domain: target[, target...]"; targets are hosted mailboxes or aliases, or external addresses (forwarding).',
+  },
+  postmaster: {
+    type: "string",
+    default: "",
+    description: "Where postmaster@, abuse@ (every hosted domain, unless aliased explicitly) and root mail go. Default: the first mailbox.",
+  },
+  trustedNetworks: {
+    type: "array",
+    default: [],
+    description: "Extra networks (CIDR) allowed to relay without AUTH, added to loopback in mynetworks. Customers should authenticate instead.",
+  },
+  allowAuthOnPort25: {
+    type: "boolean",
+    default: false,
+    description: "Also offer SMTP AUTH on port 25 (only after STARTTLS). Off: AUTH on 587/465 only (RFC 8314).",
+  },
+  headerPrivacy: {
+    type: "boolean",
+    default: true,
+    description: "Remove the customer's client hop (Received ... with ESMTPSA) and headerPrivacyStrip headers from submitted mail (587, 465, sendmail); inbound mail keeps its trace.",
+  },
+  headerPrivacyStrip: {
+    type: "array",
+    default: ["X-Originating-IP", "X-Mailer", "User-Agent", "X-PHP-Originating-Script"],
+    description: "Header names removed from submitted mail when headerPrivacy is on.",
+  },
+  relayHost: {
+    type: "string",
+    default: "",
+    description: 'Smarthost for all outbound mail: "smtp.provider.example", "smtp.provider.example:587" or "[192.0.2.1]:587" (no MX lookup; TLS required toward it). Empty: deliver directly.',
+  },
+  relayHostUsername: { type: "string", default: "", description: "SASL login at the smarthost; empty: no AUTH toward it." },
+  relayHostPassword: {
+    type: "string",
+    default: "",
+    secretWhenSet: true,
+    description: "SASL password at the smarthost; must be set with --secret (it is optional, so Pulumi.yaml cannot mark it secret: the CLI would then require it for every stack).",
+  },
+  blockedSenders: {
+    type: "array",
+    default: [],
+    description: 'Envelope senders refused at RCPT on port 25, each "address-or-domain: reply text" (a domain covers its subdomains), e.g. a hacked mailing list.',
+  },
+  blockedClients: {
+    type: "array",
+    default: [],
+    description: 'Client networks refused at RCPT on port 25, each "CIDR: reply text".',
+  },
+  blockReadReceipts: {
+    type: "boolean",
+    default: false,
+    description: "Discard read receipts (MDNs) sent by users and strip Disposition-Notification-To/Return-Receipt-To from submitted mail; bounces (DSNs) always pass.",
+  },
+  rejectUnknownSenderDomain: {
+    type: "boolean",
+    default: true,
+    description: "Refuse (4xx until DNS answers) mail on port 25 whose sender domain has no DNS record. Needs a working resolver on the host.",
+  },
+  authRateLimitPerMinute: {
+    type: "integer",
+    min: 0, max: 100000, default: 30,
+    description: "AUTH commands a client address may send per minute (smtpd_client_auth_rate_limit); 0: no limit.",
+  },
+  bounceQueueLifetimeDays: {
+    type: "integer",
+    min: 0, max: 30, default: 1,
+    description: "Days an undeliverable bounce stays queued (bounce_queue_lifetime; Postfix's default is 5).",
+  },
+  queueCleanupTimer: {
+    type: "boolean",
+    default: false,
+    description: "Run mailfleet-queue-cleanup daily (removes deferred MAILER-DAEMON bounces, nothing else). The command is always installed for on-demand use.",
+  },
+  postscreenDnsblSites: {
+    type: "array",
+    default: [],
+    description: 'DNSBLs for postscreen on port 25, each with a result filter, e.g. "zen.spamhaus.org=127.0.0.[2..11]*3". Empty: postscreen off.',
+  },
+  postscreenDnsblThreshold: { type: "integer", min: 1, max: 100, default: 3, description: "postscreen_dnsbl_threshold: summed weight at which a client is refused." },
+  tlsKeyBits: { type: "integer", min: 2048, max: 4096, allowed: [2048, 3072, 4096], default: 2048, description: "RSA key size of the self-signed certificate (2048, 3072 or 4096)." },
+  tlsValidityDays: { type: "integer", min: 1, max: 825, default: 825, description: "Validity of the self-signed certificate in days (1 to 825)." },
+  passwordHashRounds: {
+    type: "integer",
+    min: 5000, max: 5000000, default: 100000,
+    description: "SHA512-CRYPT rounds for new password hashes (5000 to 5000000); existing hashes are kept while they verify.",
+  },
+};

@@ -1,0 +1,32 @@
+// The one mechanism that writes configuration onto the host: a bundle of rendered files on
+// stdin to mailfleet-apply, which stages, validates, swaps and reloads (docs/host-apply.md).
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { encodeBundle, HostFile } from "./bundle";
+import { HostAccess, remoteStep } from "./remote";
+
+/** The profiles of files/usr/local/sbin/mailfleet-apply: what is validated and reloaded. */
+export type ApplyProfile = "postfix" | "dovecot" | "tls" | "systemd";
+
+/** A file whose content may be an Output (for example a secret key). */
+export type HostFileInput = Omit<HostFile, "content"> & { content: pulumi.Input<string> };
+
+/**
+ * Installs `files` as one change through `mailfleet-apply PROFILE`. The bundle is the command's
+ * stdin, so `pulumi preview --diff` shows a changed file as its changed lines, an unchanged set
+ * runs nothing, and a secret file makes the whole bundle secret.
+ */
+export function installFiles(
+  name: string,
+  host: HostAccess,
+  profile: ApplyProfile,
+  files: HostFileInput[],
+  opts: pulumi.CustomResourceOptions,
+  /** Run when the resource is destroyed (e.g. remove files no other step writes). */
+  deleteCommand?: string,
+): command.remote.Command {
+  const bundle = pulumi
+    .all(files.map((f) => pulumi.output(f.content)))
+    .apply((contents) => encodeBundle(files.map((f, i) => ({ ...f, content: contents[i] }))));
+  return remoteStep(name, { host, create: `/usr/local/sbin/mailfleet-apply ${profile}`, stdin: bundle, delete: deleteCommand }, opts);
+}

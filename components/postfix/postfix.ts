@@ -1,0 +1,84 @@
+// Postfix: MX on 25, submission on 587 (STARTTLS) and 465 (implicit TLS) with Dovecot SASL,
+// virtual domains delivered over LMTP, and relay restrictions that end in reject_unauth_destination;
+// optionally a smarthost with SASL credentials and a daily queue cleanup timer.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { hostTimer } from "../host/host-timer";
+import { installFiles } from "../host/install-files";
+import { HostAccess } from "../host/remote";
+import { postfixFiles, smarthostCredentials } from "./render";
+import { PostfixSettings } from "./settings";
+
+/** The smarthost with its credentials; the password must be a secret. */
+export interface SmarthostArgs {
+  /** Postfix next-hop form, `[host]:port`. */
+  nexthop: string;
+  /** SASL login; empty: no AUTH toward the smarthost. */
+  username: string;
+  password: pulumi.Input<string>;
+}
+
+export interface PostfixArgs extends Omit<PostfixSettings, "relayHost"> {
+  host: HostAccess;
+  /**
+   * Smarthost for all outbound mail, with SASL credentials when `username` is set.
+   * @see https://www.postfix.org/SASL_README.html#client_sasl
+   */
+  relayHost?: SmarthostArgs;
+  /** Dovecot's sockets must exist before Postfix points at them. */
+  dependsOn?: pulumi.Resource[];
+}
+
+/** The pure render settings of a Postfix component's args (what the security checks read too). */
+export function renderSettings(args: Omit<PostfixArgs, "host" | "dependsOn">): PostfixSettings {
+  const { relayHost, ...settings } = args;
+  return { ...settings, relayHost: relayHost ? { nexthop: relayHost.nexthop, authenticated: relayHost.username !== "" } : undefined };
+}
+
+export class Postfix extends pulumi.ComponentResource {
+  public readonly configured: command.remote.Command;
+
+  constructor(name: string, args: PostfixArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailfleet:mail:Postfix", name, {}, opts);
+    const { host, dependsOn, ...rest } = args;
+    const settings = renderSettings(rest);
+    const credentials = args.relayHost && settings.relayHost?.authenticated ? this.smarthostCredentials(name, args, args.relayHost, dependsOn) : undefined;
+    this.configured = installFiles(`${name}-config`, host, "postfix", postfixFiles(settings), {
+      parent: this,
+      dependsOn: credentials ? [...(dependsOn ?? []), credentials] : dependsOn,
+    });
+    if (args.queueCleanupTimer) this.cleanupTimer(name, args);
+    this.registerOutputs({});
+  }
+
+  /**
+   * sasl_passwd on its own (root:root 0600), so the secret never makes main.cf's bundle secret
+   * and its diff stays readable. Installed before main.cf names it; removed when the smarthost goes.
+   */
+  private smarthostCredentials(name: string, args: PostfixArgs, relay: SmarthostArgs, after?: pulumi.Resource[]) {
+    const file = pulumi.secret(relay.password).apply((pw) => smarthostCredentials(args.stack, relay.nexthop, relay.username, pw));
+    return installFiles(`${name}-smarthost-credentials`, args.host, "postfix", [{
+      path: "/etc/postfix/sasl_passwd",
+      owner: "root",
+      group: "root",
+      mode: "0600",
+      kind: "postmap",
+      content: pulumi.secret(file.content),
+    }], { parent: this, dependsOn: after }, "rm -f /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db");
+  }
+
+  /** Daily removal of deferred bounces (docs/postfix.md#bounces-and-queue-cleanup). */
+  private cleanupTimer(name: string, args: PostfixArgs): command.remote.Command {
+    return hostTimer(`${name}-queue-cleanup-timer`, {
+      host: args.host,
+      stack: args.stack,
+      unit: "mailfleet-queue-cleanup",
+      description: "Remove deferred MAILER-DAEMON bounces from the Postfix queue (mailfleet)",
+      timerDescription: "Daily removal of deferred MAILER-DAEMON bounces (mailfleet)",
+      execStart: "/usr/local/sbin/mailfleet-queue-cleanup",
+      after: "postfix.service",
+      onCalendar: "daily",
+      randomizedDelay: "1h",
+    }, { parent: this, dependsOn: [this.configured] });
+  }
+}

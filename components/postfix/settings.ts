@@ -1,0 +1,68 @@
+// What the Postfix component and its renderer consume: the stack's mail policy as one group
+// (read and defaulted by components/config/policy.ts), plus the directory and TLS file paths.
+// No field here has a default of its own: the config key table owns every default.
+
+/** One access(5) entry: sender address or domain, or cidr_table network, and the action. */
+export interface AccessRule {
+  key: string;
+  /** e.g. `REJECT 5.7.1 text` (554) or `550 5.7.1 text` */
+  action: string;
+}
+
+/** Operator policy for Postfix; see docs/postfix.md for each setting and its reason. */
+export interface MailPolicy {
+  /**
+   * Networks besides loopback that may relay without AUTH, in Postfix syntax.
+   * @example ["192.0.2.0/24", "[2001:db8::]/64"]
+   * @see https://www.postfix.org/postconf.5.html#mynetworks
+   */
+  trustedNetworks: string[];
+  /** Offer SMTP AUTH on port 25 too (always only after STARTTLS). */
+  allowAuthOnPort25: boolean;
+  /** Remove the client's own Received hop and `headerPrivacyStrip` from submitted mail. */
+  headerPrivacy: boolean;
+  /** Header names removed from submitted mail when headerPrivacy is on. */
+  headerPrivacyStrip: string[];
+  /** Discard users' read receipts (MDNs) and strip receipt requests; DSNs always pass. */
+  blockReadReceipts: boolean;
+  /** Envelope senders refused at RCPT on port 25 with the operator's text. */
+  blockedSenders: AccessRule[];
+  /** Client networks refused at RCPT on port 25 with the operator's text. */
+  blockedClients: AccessRule[];
+  /** reject_unknown_sender_domain on port 25 (needs DNS). */
+  rejectUnknownSenderDomain: boolean;
+  /** smtpd_client_auth_rate_limit per minute; 0: none. */
+  authRateLimitPerMinute: number;
+  /** bounce_queue_lifetime in days. */
+  bounceQueueLifetimeDays: number;
+  /** Run mailfleet-queue-cleanup daily from a systemd timer. */
+  queueCleanupTimer: boolean;
+  /** postscreen DNSBL sites with result filters; empty: postscreen off. */
+  postscreenDnsblSites: string[];
+  /** postscreen_dnsbl_threshold. */
+  postscreenDnsblThreshold: number;
+}
+
+/** Hosted domains, mailboxes and aliases, as the Postfix maps need them. */
+export interface MailDirectory {
+  hostname: string;
+  domains: string[];
+  /** Mailbox addresses, lower case. */
+  mailboxes: string[];
+  aliases: Array<{ source: string; targets: string[] }>;
+  /** Receives postmaster@ and abuse@ of every hosted domain that has no explicit alias, and root. */
+  postmaster: string;
+}
+
+export interface PostfixSettings extends MailDirectory, MailPolicy {
+  stack: string;
+  tlsKeyFile: string;
+  tlsCertFile: string;
+  /**
+   * Smarthost for all outbound mail, `[host]:port`; `authenticated`: credentials are installed
+   * (see smarthostCredentials). TLS is always required toward it, and a named smarthost's
+   * certificate is verified against the system CAs (`secure`) so the password cannot be phished.
+   * @see https://www.postfix.org/SASL_README.html#client_sasl
+   */
+  relayHost?: { nexthop: string; authenticated: boolean };
+}
