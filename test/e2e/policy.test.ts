@@ -1,7 +1,7 @@
 // Mail policy end to end (issue 3), on a real Debian 12 host provisioned from the sandbox stack
 // by the engine double, probed from outside its mynetworks over IPv4 and IPv6, plus a second
 // test host running Postfix as the provider's smarthost.
-// Proves: the open-relay probe set of mailspec Appendix A is refused on 25 and on 587 without
+// Proves: the open-relay probe set of docs/relay-probes.md is refused on 25 and on 587 without
 // AUTH; header privacy on the submission path only; hop-count loop protection intact; blocklists
 // answer with the operator's text after one `up` without a restart; read receipts are discarded
 // and bounces pass; SMTP smuggling and pipelining before the greeting fail; the queue cleanup
@@ -50,7 +50,7 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
     assert.equal(p.first.code, 0, p.first.log);
   });
 
-  // mailspec Appendix A, with this host's names: expected replies as observed on Postfix 3.7,
+  // docs/relay-probes.md, with this host's names: expected replies as observed on Postfix 3.7,
   // the sender rows refused by reject_non_fqdn_sender before relay control is reached.
   const relayProbes = (literal: string): Array<[string, string, string, RegExp]> => [
     ["1 plain relay", "<spamtest@probe.example>", "<victim@external.test>", /^554 5\.7\.1 <victim@external\.test>: Relay access denied$/],

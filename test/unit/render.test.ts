@@ -32,7 +32,7 @@ describe("rendered files", () => {
     assert.equal(encodeBundle(all()), encodeBundle(all()));
   });
 
-  it("installs files with the modes of mailspec §19", () => {
+  it("installs files with the owners and modes of docs/host-apply.md and docs/tls.md", () => {
     assert.deepEqual(
       all().map((f) => `${f.path} ${f.owner}:${f.group} ${f.mode} ${f.kind}`),
       [
