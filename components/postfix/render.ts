@@ -190,7 +190,7 @@ export function postfixFiles(s: PostfixSettings): HostFile[] {
       group: "root",
       mode: "0644",
       kind: "plain",
-      // myorigin = /etc/mailname: the file holds the name only, as Debian's tools expect.
+      // Debian's tools read the mail name from /etc/mailname: the file holds the name only.
       content: renderTemplate("etc/mailname", { hostname: s.hostname }),
     },
     {
