@@ -39,8 +39,13 @@ export function readAliases(r: ConfigReader, identity: MailIdentity, boxes: Mail
   const bySource = new Map(aliases.map((a) => [a.source, a]));
   for (const a of aliases) {
     // (an alias whose targets were all invalid has been reported already)
-    if (a.targets.length && !deliversSomewhere(a.source, bySource)) {
+    if (!a.targets.length) continue;
+    const loop = loopThrough(a.source, bySource);
+    if (!loop) continue;
+    if (!deliversSomewhere(a.source, bySource)) {
       r.bad(whereOf(a), `alias ${show(a.source)} only loops back to itself and delivers nowhere; point it at a mailbox`);
+    } else {
+      r.bad(whereOf(a), `alias ${show(a.source)} is part of a loop (${loop.join(" -> ")}): Postfix defers mail to it again and again instead of delivering; remove one link of the loop`);
     }
   }
   const postmaster = readPostmaster(r, identity, boxes, index);
@@ -73,7 +78,30 @@ function readAlias(r: ConfigReader, identity: MailIdentity, mailbox: ReadonlySet
     }
     if (!targets.includes(t)) targets.push(t);
   }
+  if (targets.includes(source) && targets.length > 1) {
+    // "a: a, b" keeps a copy for a, which is no mailbox: every message bounces back to its sender.
+    r.bad(where, `alias ${show(source)} lists itself as a target next to others; Postfix would try to deliver to ${show(source)} as well, which has no mailbox, and bounce every message to its sender (backscatter); remove it from its own targets`);
+    return { source, targets: targets.filter((t) => t !== source) };
+  }
   return { source, targets };
+}
+
+/** The alias path from `start` back to itself, if there is one. */
+function loopThrough(start: string, bySource: ReadonlyMap<string, Alias>): string[] | undefined {
+  const path: string[] = [];
+  const done = new Set<string>();
+  const walk = (cur: string): boolean => {
+    const alias = bySource.get(cur);
+    if (!alias || done.has(cur)) return false;
+    path.push(cur);
+    for (const t of alias.targets) {
+      if (t === start || walk(t)) return true;
+    }
+    path.pop();
+    done.add(cur);
+    return false;
+  };
+  return walk(start) ? [...path, start] : undefined;
 }
 
 /** False when every expansion path of an alias returns to itself: it delivers nowhere. */

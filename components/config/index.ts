@@ -40,7 +40,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   const identity = readIdentity(r);
   const boxes = readMailboxes(r, identity);
   const { aliases, postmaster } = readAliases(r, identity, boxes);
-  const policy = readPolicy(r, identity);
+  const policy = readPolicy(r, identity, host);
   const relay = readRelay(r);
   const tls = readTls(r);
   if (r.problems.length) throw new ConfigError(stack, r.problems);

@@ -3,13 +3,22 @@
 // offending key is read, so every problem is reported at the key the operator has to change.
 import { ROLE_ADDRESSES } from "../postfix/role-addresses";
 import { MailIdentity } from "./identity";
-import { parseAddress } from "./syntax";
+import { hostNetwork, Network, overlaps, parseAddress } from "./syntax";
 
-/** A hosted domain must differ from the host's own name (mydestination vs virtual domains). */
+/**
+ * A hosted domain must not be one of the host's own names, which Postfix delivers locally
+ * (mydestination = $myhostname, localhost.$mydomain, localhost): a domain in both mydestination
+ * and virtual_mailbox_domains is a configuration error (VIRTUAL_README).
+ */
 export function hostedDomainProblem(domain: string, hostname: string): string | undefined {
-  return domain === hostname
-    ? "is the host name; a hosted domain must differ from mailfleet:hostname (Postfix must not list a domain in both mydestination and virtual_mailbox_domains)"
-    : undefined;
+  if (domain === hostname) {
+    return "is the host name; a hosted domain must differ from mailfleet:hostname (Postfix must not list a domain in both mydestination and virtual_mailbox_domains)";
+  }
+  const mydomain = hostname.slice(hostname.indexOf(".") + 1);
+  if (domain === `localhost.${mydomain}`) {
+    return `is one of the host's own names (localhost.$mydomain, delivered locally by Postfix's mydestination); host mail under another domain`;
+  }
+  return undefined;
 }
 
 /** postmaster@ and abuse@ exist in every hosted domain even when no alias lists them. */
@@ -32,7 +41,36 @@ export function postmasterProblem(postmaster: string, identity: MailIdentity, kn
   return undefined;
 }
 
-/** Blocking a hosted domain as a sender would refuse the customers' own mail. */
+/**
+ * Blocking a hosted domain as a sender would refuse the customers' own mail; so would blocking a
+ * parent of one, since a domain entry in an access map also matches its subdomains
+ * (parent_domain_matches_subdomains, postconf(5)).
+ */
 export function blockedSenderProblem(key: string, identity: MailIdentity): string | undefined {
-  return identity.domains.includes(key) ? "is a hosted domain; blocking it would refuse your own customers' mail" : undefined;
+  if (identity.domains.includes(key)) return "is a hosted domain; blocking it would refuse your own customers' mail";
+  const child = identity.domains.find((d) => d.endsWith(`.${key}`));
+  if (child) return `is a parent of the hosted domain ${JSON.stringify(child)}, and a blocked domain covers its subdomains: your own customers' mail would be refused; block the exact sender addresses instead`;
+  return undefined;
+}
+
+/** IPv4-mapped IPv6 (RFC 4291 2.5.5.2): ::ffff:0:0/96 stands for every IPv4 address. */
+const MAPPED = { bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0], prefix: 96 };
+
+/**
+ * Clients in a trusted network relay without AUTH (docs/security-checks.md#mail-net-2), so a
+ * trusted network must hold only the operator's own machines: never everything, never an
+ * IPv4-mapped range (which would trust IPv4 clients through their mapped form), and never the
+ * /64 (or wider) that the host's own IPv6 address sits in: at hosting providers that prefix is
+ * shared with other customers.
+ */
+export function trustedNetworkProblem(net: Network, hostAddress: string): string | undefined {
+  if (net.prefix === 0) return "trusts every address on the Internet: that is an open relay; list only your own networks";
+  if (net.family === 6 && overlaps(net, MAPPED)) {
+    return "overlaps the IPv4-mapped range ::ffff:0:0/96, which stands for IPv4 clients; list the IPv4 network itself";
+  }
+  const host = hostNetwork(hostAddress);
+  if (net.family === 6 && net.prefix <= 64 && host && overlaps(net, host)) {
+    return `contains the host's own address ${hostAddress}: a provider's /64 is shared with its other customers, who could all relay through this host; list your own hosts (/128) or a prefix longer than /64`;
+  }
+  return undefined;
 }

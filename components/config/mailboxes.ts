@@ -4,6 +4,13 @@ import { parsePasswordMap } from "./passwords";
 import { ConfigReader, k, show } from "./reader";
 import { parseAddress } from "./syntax";
 
+/**
+ * Passwords stay under 512 bytes: longer ones were found accepted here but unusable for login,
+ * and 512 octets is the SMTP command line that many clients still size AUTH for (RFC 5321
+ * 4.5.3.1.4; RFC 4954 allows longer AUTH lines, not every client does).
+ */
+const MAX_PASSWORD_BYTES = 512;
+
 export interface Mailbox {
   address: string;
   local: string;
@@ -60,6 +67,8 @@ function readPasswords(r: ConfigReader, mailboxes: Mailbox[], listed: ReadonlySe
       r.bad(where, entry.problem);
     } else if (entry.value.length < 10) {
       r.bad(where, "is shorter than 10 characters; use a longer password");
+    } else if (Buffer.byteLength(entry.value, "utf8") >= MAX_PASSWORD_BYTES) {
+      r.bad(where, `is ${Buffer.byteLength(entry.value, "utf8")} bytes long; use fewer than ${MAX_PASSWORD_BYTES} bytes`);
     } else if (/[\u0000-\u001f\u007f]/.test(entry.value)) {
       r.bad(where, "contains a control character (tab, newline, ...); use printable characters only");
     } else {

@@ -23,16 +23,36 @@ export function parsePasswordMap(text: string): Map<string, PasswordEntry> | str
   if (!YAML.isMap(doc.contents)) return 'is not a YAML map of "address: password" lines';
   for (const pair of doc.contents.items) {
     const key = YAML.isScalar(pair.key) ? String(pair.key.value) : "";
+    if (YAML.isAlias(pair.value)) {
+      out.set(key, { value: "", problem: "refers to another entry with a YAML alias (*name); write each password out in quotes" });
+      continue;
+    }
     if (!YAML.isScalar(pair.value)) {
       out.set(key, { value: "", problem: "is not a single password; quote it in the YAML map" });
       continue;
     }
-    const value = String(pair.value.value);
-    const [, valueEnd] = pair.value.range ?? [0, 0];
-    const lineEnd = text.indexOf("\n", valueEnd);
-    const rest = text.slice(valueEnd, lineEnd < 0 ? undefined : lineEnd);
-    const problem = /#/.test(rest) ? 'contains " #", where YAML starts a comment and would cut the password; quote the password' : undefined;
-    out.set(key, { value, problem });
+    out.set(key, { value: String(pair.value.value), problem: scalarProblem(text, pair.value) });
   }
   return out;
+}
+
+/**
+ * YAML features that silently change what a password is: an anchor or tag is read as syntax, a
+ * block scalar (| or >) adds or folds line breaks, a plain or quoted value continued on the next
+ * line has that line break folded into a space, and " #" starts a comment that cuts the value.
+ */
+function scalarProblem(text: string, node: YAML.Scalar): string | undefined {
+  if (node.anchor) return "carries a YAML anchor (&name), which is not part of the password; quote the password";
+  if (node.tag) return "carries a YAML tag (!...), which changes how the password is read; quote the password without a tag";
+  if (node.type === YAML.Scalar.BLOCK_FOLDED || node.type === YAML.Scalar.BLOCK_LITERAL) {
+    return "is a YAML block scalar (| or >), which adds or folds line breaks; write the password on one line in quotes";
+  }
+  const [start, valueEnd] = node.range ?? [0, 0];
+  if (text.slice(start, valueEnd).includes("\n")) {
+    return "continues on the next line, where YAML folds the line break into a space; write the password on one line in quotes";
+  }
+  const lineEnd = text.indexOf("\n", valueEnd);
+  const rest = text.slice(valueEnd, lineEnd < 0 ? undefined : lineEnd);
+  if (/#/.test(rest)) return 'contains " #", where YAML starts a comment and would cut the password; quote the password';
+  return undefined;
 }

@@ -4,13 +4,15 @@ import { MailPolicy } from "../postfix/settings";
 import { readBlocklists } from "./blocklists";
 import { MailIdentity } from "./identity";
 import { ConfigReader, show } from "./reader";
+import { HostConnection } from "./host";
+import { trustedNetworkProblem } from "./invariants";
 import { checkDomain, checkHeaderName, Network, parseNetwork } from "./syntax";
 
 /** Headers that carry the message itself; stripping one breaks mail (docs/postfix.md#header-privacy). */
 const ESSENTIAL_HEADERS = ["from", "to", "cc", "date", "subject", "message-id", "mime-version", "content-type", "content-transfer-encoding", "received"];
 
-export function readPolicy(r: ConfigReader, identity: MailIdentity): MailPolicy {
-  const trustedNetworks = readTrustedNetworks(r);
+export function readPolicy(r: ConfigReader, identity: MailIdentity, host: Pick<HostConnection, "address">): MailPolicy {
+  const trustedNetworks = readTrustedNetworks(r, host.address);
   const allowAuthOnPort25 = r.boolean("allowAuthOnPort25");
   const headerPrivacy = r.boolean("headerPrivacy");
   const headerPrivacyStrip = readStripList(r);
@@ -32,12 +34,13 @@ export function readPolicy(r: ConfigReader, identity: MailIdentity): MailPolicy 
   };
 }
 
-function readTrustedNetworks(r: ConfigReader): Network[] {
+function readTrustedNetworks(r: ConfigReader, hostAddress: string): Network[] {
   const out: Network[] = [];
   r.forEach("trustedNetworks", (entry, where) => {
     const net = parseNetwork(entry);
     if (typeof net === "string") return r.bad(where, `${show(entry)} ${net}`);
-    if (net.prefix === 0) return r.bad(where, `${show(entry)} trusts every address on the Internet: that is an open relay; list only your own networks`);
+    const why = trustedNetworkProblem(net, hostAddress);
+    if (why) return r.bad(where, `${show(entry)} ${why}`);
     if (out.some((n) => n.postfix === net.postfix)) return r.bad(where, `${show(entry)} is listed twice`);
     out.push(net);
   });

@@ -47,7 +47,7 @@ function parseRelay(r: ConfigReader, text: string, username: string, password: s
 }
 
 function checkCredentials(r: ConfigReader, username: string, password: string): void {
-  if (username !== "" && !/^[^\s:]+$/.test(username)) r.bad(k("relayHostUsername"), `${show(username)} may not contain white space or ":"`);
+  if (username !== "" && !/^[^\s:\u0000-\u001f\u007f]+$/.test(username)) r.bad(k("relayHostUsername"), `${show(username)} may not contain white space, control characters or ":"`);
   if (username !== "" && password === "") r.bad(k("relayHostPassword"), "is empty but mailfleet:relayHostUsername is set; set the password with pulumi config set --secret mailfleet:relayHostPassword");
   if (username === "" && password !== "") r.bad(k("relayHostUsername"), "is empty but mailfleet:relayHostPassword is set; set the login name too");
   if (password !== "" && (password !== password.trim() || /[\u0000-\u001f\u007f]/.test(password))) {

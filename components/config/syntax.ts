@@ -134,6 +134,27 @@ export interface Network {
   /** As cidr_table(5) wants it: no brackets. */
   cidr: string;
   prefix: number;
+  /** The network address, 4 or 16 bytes. */
+  bytes: number[];
+}
+
+/** Whether two networks of one family share an address: their common prefix bits are equal. */
+export function overlaps(a: { bytes: number[]; prefix: number }, b: { bytes: number[]; prefix: number }): boolean {
+  if (a.bytes.length !== b.bytes.length) return false;
+  const bits = Math.min(a.prefix, b.prefix);
+  for (let bit = 0; bit < bits; bit++) {
+    const mask = 0x80 >> (bit & 7);
+    if ((a.bytes[bit >> 3] & mask) !== (b.bytes[bit >> 3] & mask)) return false;
+  }
+  return true;
+}
+
+/** An address as a one-host network (/32 or /128), or undefined if it is not an IP literal. */
+export function hostNetwork(address: string): { bytes: number[]; prefix: number } | undefined {
+  const v4 = parseIPv4(address);
+  if (v4) return { bytes: v4, prefix: 32 };
+  const v6 = parseIPv6(address);
+  return v6 ? { bytes: v6, prefix: 128 } : undefined;
 }
 
 /**
@@ -158,8 +179,8 @@ export function parseNetwork(value: string): Network | string {
       return `has host bits set; the network is ${fixed}/${prefix}`;
     }
   }
-  if (v4) return { family: 4, postfix: `${bytes.join(".")}/${prefix}`, cidr: `${bytes.join(".")}/${prefix}`, prefix };
-  return { family: 6, postfix: `[${formatIPv6(bytes)}]/${prefix}`, cidr: `${formatIPv6(bytes)}/${prefix}`, prefix };
+  if (v4) return { family: 4, postfix: `${bytes.join(".")}/${prefix}`, cidr: `${bytes.join(".")}/${prefix}`, prefix, bytes };
+  return { family: 6, postfix: `[${formatIPv6(bytes)}]/${prefix}`, cidr: `${formatIPv6(bytes)}/${prefix}`, prefix, bytes };
 }
 
 /** RFC 5952 text form (lower case, longest zero run as `::`). */

@@ -11,7 +11,8 @@ export type { AccessRule, PostfixSettings } from "./settings";
 export const LOOPBACK_NETWORKS = ["127.0.0.0/8", "[::ffff:127.0.0.0]/104", "[::1]/128"];
 
 export function virtualAliasTable(s: PostfixSettings): LookupTable {
-  const explicit = new Set(s.aliases.map((a) => a.source));
+  // A role address that is itself an alias or a mailbox (a real postmaster@ inbox) is not generated.
+  const explicit = new Set([...s.aliases.map((a) => a.source), ...s.mailboxes]);
   const entries: Array<[string, string]> = [];
   for (const domain of s.domains) {
     for (const role of ROLE_ADDRESSES) {

@@ -233,6 +233,69 @@ describe("readConfig", () => {
     });
   }
 
+  const refusals: Array<[string, Record<string, string>, string[]]> = [
+    ["fails on an alias loop that also has an exit (Postfix defers it forever)", {
+      "mailfleet:aliases": JSON.stringify(["a@example.com: b@example.com, john@example.com", "b@example.com: a@example.com"]),
+    }, [
+      'mailfleet:aliases[0]: alias "a@example.com" is part of a loop (a@example.com -> b@example.com -> a@example.com): Postfix defers mail to it again and again instead of delivering; remove one link of the loop',
+      'mailfleet:aliases[1]: alias "b@example.com" is part of a loop (b@example.com -> a@example.com -> b@example.com): Postfix defers mail to it again and again instead of delivering; remove one link of the loop',
+    ]],
+    ["fails on an alias that lists itself next to other targets (backscatter)", { "mailfleet:aliases": JSON.stringify(["info@example.com: info@example.com, john@example.com"]) }, [
+      'mailfleet:aliases[0]: alias "info@example.com" lists itself as a target next to others; Postfix would try to deliver to "info@example.com" as well, which has no mailbox, and bounce every message to its sender (backscatter); remove it from its own targets',
+    ]],
+    ["fails on a password of 512 bytes or more", { "mailfleet:mailboxPasswords": `john@example.com: ${"p".repeat(300)}\u00e9${"q".repeat(210)}\nmary@example.org: another-long-pw\n` }, [
+      "mailfleet:mailboxPasswords[john@example.com]: is 512 bytes long; use fewer than 512 bytes",
+    ]],
+    ["fails on a hosted domain that is one of the host's own names", { "mailfleet:domains": JSON.stringify(["example.com", "example.org", "localhost.example.net"]) }, [
+      `mailfleet:domains[2]: "localhost.example.net" is one of the host's own names (localhost.$mydomain, delivered locally by Postfix's mydestination); host mail under another domain`,
+    ]],
+    ["fails on a control character in the smarthost login", { "mailfleet:relayHost": "smtp.provider.example", "mailfleet:relayHostUsername": "acme\u0007" }, [
+      'mailfleet:relayHostUsername: "acme\\u0007" may not contain white space, control characters or ":"',
+      "mailfleet:relayHostPassword: is empty but mailfleet:relayHostUsername is set; set the password with pulumi config set --secret mailfleet:relayHostPassword",
+    ]],
+    ["fails on blocking a parent of a hosted domain", { "mailfleet:domains": JSON.stringify(["example.com", "example.org", "shop.example.net"]), "mailfleet:blockedSenders": JSON.stringify(["example.net: spam"]) }, [
+      'mailfleet:blockedSenders[0]: "example.net" is a parent of the hosted domain "shop.example.net", and a blocked domain covers its subdomains: your own customers\' mail would be refused; block the exact sender addresses instead',
+    ]],
+    ["fails on trusting an IPv4-mapped range or the host's own /64", {
+      "mailfleet:hostAddress": "2001:db8:5::10",
+      "mailfleet:trustedNetworks": JSON.stringify(["::ffff:0:0/96", "::ffff:192.0.2.0/120", "2001:db8:5::/64", "2001:db8:5::/48", "2001:db8:5::10/128", "2001:db8:6::/64"]),
+    }, [
+      'mailfleet:trustedNetworks[0]: "::ffff:0:0/96" overlaps the IPv4-mapped range ::ffff:0:0/96, which stands for IPv4 clients; list the IPv4 network itself',
+      'mailfleet:trustedNetworks[1]: "::ffff:192.0.2.0/120" overlaps the IPv4-mapped range ::ffff:0:0/96, which stands for IPv4 clients; list the IPv4 network itself',
+      'mailfleet:trustedNetworks[2]: "2001:db8:5::/64" contains the host\'s own address 2001:db8:5::10: a provider\'s /64 is shared with its other customers, who could all relay through this host; list your own hosts (/128) or a prefix longer than /64',
+      'mailfleet:trustedNetworks[3]: "2001:db8:5::/48" contains the host\'s own address 2001:db8:5::10: a provider\'s /64 is shared with its other customers, who could all relay through this host; list your own hosts (/128) or a prefix longer than /64',
+    ]],
+  ];
+  for (const [name, change, expected] of refusals) {
+    it(name, () => assert.deepEqual(problems({ ...base(), ...change }), expected));
+  }
+
+  const yamlCases: Array<[string, string, string]> = [
+    ["fails on a YAML anchor and alias in the password map", "john@example.com: &pw long-password-1\nmary@example.org: *pw\n", "carries a YAML anchor (&name), which is not part of the password; quote the password"],
+    ["fails on a YAML tag in the password map", "john@example.com: !!str long-password-1\nmary@example.org: another-long-pw\n", "carries a YAML tag (!...), which changes how the password is read; quote the password without a tag"],
+    ["fails on a folded block password", "john@example.com: >\n  long-password\n  second-line\nmary@example.org: another-long-pw\n", "is a YAML block scalar (| or >), which adds or folds line breaks; write the password on one line in quotes"],
+    ["fails on a password continued on the next line", "john@example.com: long-password\n  continued\nmary@example.org: another-long-pw\n", "continues on the next line, where YAML folds the line break into a space; write the password on one line in quotes"],
+  ];
+  for (const [name, secret, message] of yamlCases) {
+    it(name, () => {
+      const p = problems({ ...base(), "mailfleet:mailboxPasswords": secret });
+      assert.equal(p[0], `mailfleet:mailboxPasswords[john@example.com]: ${message}`);
+      assert.ok(!p.join("\n").includes("long-password"), "a message quotes the password");
+    });
+  }
+
+  it("accepts a mailbox at a role address and the host's own IPv6 as a /128", () => {
+    const c = readConfig("s", {
+      ...base(),
+      "mailfleet:mailboxes": JSON.stringify(["john@example.com", "mary@example.org", "postmaster@example.com"]),
+      "mailfleet:mailboxPasswords": `john@example.com: ${SECRET_PW}\nmary@example.org: another-long-pw\npostmaster@example.com: postmaster-pw-1\n`,
+      "mailfleet:hostAddress": "2001:db8:5::10",
+      "mailfleet:trustedNetworks": JSON.stringify(["2001:db8:5::10/128", "2001:db8:5:1::/80"]),
+    }, SECRETS);
+    assert.deepEqual(c.directory.mailboxes.map((m) => m.address), ["john@example.com", "mary@example.org", "postmaster@example.com"]);
+    assert.deepEqual(c.policy.trustedNetworks, ["[2001:db8:5::10]/128", "[2001:db8:5:1::]/80"]);
+  });
+
   it("fails on a postmaster at the host's own name (a forwarding loop)", () => {
     assert.deepEqual(problems({ ...base(), "mailfleet:postmaster": "root@mail.example.net" }), [
       'mailfleet:postmaster: "root@mail.example.net" is an address of the mail host itself, where root\'s and postmaster\'s mail is forwarded to mailfleet:postmaster: a loop; use a mailbox in a hosted domain or an external address',

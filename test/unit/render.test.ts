@@ -66,6 +66,14 @@ describe("lookup tables", () => {
     ]);
   });
 
+  it("generates no role alias over a mailbox of that name, so each map lists it once", () => {
+    const s = { ...postfixSettings, mailboxes: [...postfixSettings.mailboxes, "postmaster@example.com"] };
+    assert.deepEqual(virtualAliasTable(s).entries.map(([k]) => k).filter((k) => k.startsWith("postmaster@")), ["postmaster@example.org"]);
+    const keys = senderLoginTable(s).entries.map(([k]) => k);
+    assert.deepEqual(keys.filter((k) => k === "postmaster@example.com"), ["postmaster@example.com"]);
+    assert.equal(new Set(keys).size, keys.length, "a key twice makes postmap warn and the apply fail");
+  });
+
   it("lets a login send as its mailbox and as the aliases that reach it", () => {
     assert.deepEqual(senderLoginTable(postfixSettings).entries, [
       ["john@example.com", "john@example.com"],
