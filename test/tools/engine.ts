@@ -1,21 +1,57 @@
-// The engine double: runs the real Pulumi program under pulumi.runtime.setMocks and carries out
-// its resources the way `pulumi up` would with @pulumi/command 1.2.1:
-//  - command:remote:Command over SSH (OpenSSH client, host key pinned when the resource pins it),
-//    command:local:Command with /bin/sh, dynamic resources through their own serialized provider;
-//  - in dependency order (the mock monitor holds back dependants until a resource returns);
-//  - against a state file: unchanged inputs run nothing, changed inputs run `update` (or
-//    `create`), changed `triggers` replace (create the new, then run the old `delete`), resources
-//    gone from the program are deleted after a successful run;
-//  - secrets: unwrapped only to run a command; every secret string is masked in errors and logs,
-//    and the state file holds input hashes plus outputs, dynamic outputs encrypted (AES-256-GCM).
-// What it does not do: provider plugins other than `command`, ignoreChanges/aliases/protect,
-// refresh, or `pulumi preview --diff` rendering (preview only classifies operations).
-import { spawn } from "child_process";
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+// The engine double: runs the real Pulumi program under pulumi.runtime.setMocks and carries out its
+// resources the way `pulumi up` (engine 3.2xx) does with @pulumi/command 1.2.1.
+//
+// What it models (file by file):
+//  - engine-goal.ts: the registration request the SDK sends (read by wrapping the mock monitor's
+//    registerResource): real URNs (urn:pulumi:STACK::PROJECT::PARENT-TYPE-CHAIN$TYPE::NAME, the
+//    root stack left out), dependencies, property dependencies, and the options additionalSecretOutputs,
+//    aliases (specs and URNs, inherited by children of an aliased parent), deleteBeforeReplace,
+//    replaceOnChanges, ignoreChanges and customTimeouts. Any other option that changes what the
+//    engine does (protect, retainOnDelete, deletedWith, replaceWith, replacementTrigger, import,
+//    transforms, hooks, hideDiffs, explicit providers, remote components, envVarMappings,
+//    stateMigrations, customTimeouts.read) fails the resource, naming the option; so do
+//    `.get`/read and stack transforms.
+//  - engine-diff.ts: create / same / update / replace from old inputs against new ones (after
+//    ignoreChanges), `triggers` and replaceOnChanges replacing, the dynamic provider's own diff.
+//  - engine-providers.ts / engine-exec.ts: command:local:Command and command:remote:Command run for
+//    real (/bin/sh or the interpreter, OpenSSH with the connection's key and pinned host key),
+//    dynamic resources through their serialized provider; other types are registered and never
+//    carried out (no plugin). customTimeouts end a command (its process group is killed) and fail
+//    the step; Pulumi's dynamic provider host ignores timeouts, and so does the double. Connection
+//    fields other than key login (password, proxy, agent) and local assetPaths/archivePaths fail.
+//    A dynamic provider's own diff reports no changed keys, so replaceOnChanges cannot act on it,
+//    exactly as in the engine (applyReplaceOnChanges works on the provider's changed keys).
+//  - Replacements create the new resource first and delete the old one at the END of the update,
+//    after every create and update, with other deletes, dependents before their dependencies
+//    (ScheduleDeletes); deleteBeforeReplace deletes first, together with the dependents a
+//    replacement would replace (calculateDependentReplacements). A failed update leaves the old
+//    copies in state marked `delete` (and deleted-ahead resources marked `pendingReplacement`);
+//    the next `up` deletes them at its end, as the engine has done since v3.46 (not first: see
+//    pulumi/pulumi a3128e50, "Do not execute pending deletes at the start of deployment").
+//  - Deletes use the old state only (the delete command, the stored connection with its key,
+//    stdin, environment), never the current program. `destroy` deletes everything that way.
+//  - engine-state.ts: the state (version 2) holds inputs and outputs as the checkpoint would: plain
+//    text, except secret values, which are encrypted and marked with Pulumi's secret signature.
+//    Secret inputs make the outputs of the same name secret; additionalSecretOutputs too. The
+//    state is written after every step, like the engine's checkpoints.
+//  - engine-secrets.ts: steps that expose a secret, per component (a whole secret, one line of
+//    a multi-line secret, one value of a "name<TAB>value" bundle): `secretLeaks` for a command's
+//    stdout/stderr stored in plain text or an error quoting the command and its output;
+//    `loggedSecrets` for output @pulumi/command writes to the log (its `logging` input).
+//  - preview: no step is carried out (no process, no dynamic create/update/delete); every
+//    resource gets its planned operation, planned deletes included.
+// What it does not model: provider plugins other than `command` and dynamic providers, refresh,
+// targets, `--continue-on-error`, stopping new steps after a failure (independent resources still
+// run), the display and `preview --diff`, the parallelism of deletes, stack outputs in state.
+// Only custom resources appear in `operations`; components are kept in state (for aliases and
+// parents) but run nothing.
 import * as pulumi from "@pulumi/pulumi";
+import { unknown } from "@pulumi/pulumi/output";
+import { applyIgnoreChanges, replaceOnChangesHit } from "./engine-diff";
+import { Goal, UrnContext, aliasUrns, goalFromRequest } from "./engine-goal";
+import { Provider, StepContext, StepResult, providerFor } from "./engine-providers";
+import { SecretSet } from "./engine-secrets";
+import { Props, ResourceState, StateStore, isSecret, makeSecret, urnName } from "./engine-state";
 
 export type Operation = "create" | "update" | "replace" | "same" | "delete";
 
@@ -26,27 +62,8 @@ export interface OpRecord {
   op: Operation;
   seconds: number;
   sshSessions: number;
+  /** The command's stdout as it ran, secrets masked. */
   stdout?: string;
-}
-
-interface StateEntry {
-  type: string;
-  name: string;
-  order: number;
-  inputsHash: string;
-  triggersHash: string;
-  /** Plain outputs (commands: stdout/stderr) or, for dynamic resources, an encrypted blob. */
-  outputs: Record<string, unknown> | { encrypted: string };
-  id?: string;
-  /** Commands: the delete command and where to run it (no key: the current run supplies it). */
-  deleteCommand?: string;
-  target?: { kind: "remote"; host: string; port: number; user: string; hostKey?: string } | { kind: "local" };
-  provider?: string;
-}
-
-interface StateFile {
-  version: 1;
-  resources: Record<string, StateEntry>;
 }
 
 export interface EngineOptions {
@@ -59,331 +76,474 @@ export interface RunSummary {
   ok: boolean;
   errors: string[];
   /**
-   * Steps whose raw stdout/stderr contained a secret. The real @pulumi/command masks nothing, so
-   * a secret a host script printed would reach the user: tests assert this list is empty.
+   * Steps that put a secret where the user (or anyone with the state) sees it: a command's
+   * stdout/stderr stored in plain text (not marked secret), or an error message quoting the
+   * command and its output. Tests assert this list is empty.
    */
   secretLeaks: string[];
+  /** Steps whose output @pulumi/command logged (its `logging` input) contained a secret. */
+  loggedSecrets: string[];
   operations: OpRecord[];
   sshSessions: number;
   outputs: Record<string, unknown>;
 }
 
-/** Unwraps RPC secrets deeply, collecting every secret string for masking. */
-function unwrap(value: unknown, secrets: Set<string>, inSecret = false): unknown {
-  if (pulumi.runtime.isRpcSecret(value)) return unwrap(pulumi.runtime.unwrapRpcSecret(value), secrets, true);
-  if (typeof value === "string") {
-    if (inSecret && value.length >= 4) secrets.add(value);
-    return value;
-  }
-  if (Array.isArray(value)) return value.map((v) => unwrap(v, secrets, inSecret));
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = unwrap(v, secrets, inSecret);
-    return out;
-  }
-  return value;
+/** What happened to a resource of the old state in this run. */
+type Fate = "live" | "superseded" | "condemned" | "pendingReplacement" | "deleted";
+
+interface Plan {
+  op: "create" | "update" | "replace" | "same";
+  inputs: Props;
+  deleteBeforeReplace: boolean;
 }
 
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value ?? null);
+interface MockResult {
+  id: string | undefined;
+  state: Record<string, unknown>;
 }
 
-const hash = (v: unknown) => createHash("sha256").update(canonical(v)).digest("hex");
+interface Exposure {
+  step: string;
+  where: "state" | "error" | "log";
+  text: string;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+interface MonitorLike {
+  registerResource(req: any, cb: (err: any, res: any) => void): void;
+  readResource(req: any, cb: (err: any, res: any) => void): void;
+  registerStackTransform(req: any, cb: (err: any, res: any) => void): void;
+  registerStackInvokeTransform(req: any, cb: (err: any, res: any) => void): void;
+}
 
 export class Engine {
   readonly operations: OpRecord[] = [];
   readonly errors: string[] = [];
   readonly secretLeaks: string[] = [];
+  readonly loggedSecrets: string[] = [];
   sshSessions = 0;
-  private readonly secrets = new Set<string>();
-  private readonly old: StateFile;
-  private readonly next: StateFile = { version: 1, resources: {} };
-  private readonly seen = new Set<string>();
-  private readonly failed = new Set<string>();
-  private order = 0;
-  private readonly key: Buffer;
-  private readonly tmp: string;
-  private lastConnection?: { privateKey: string };
+  private readonly secrets = new SecretSet();
+  private readonly store: StateStore;
+  private readonly olds: ResourceState[];
+  private readonly fate = new Map<ResourceState, Fate>();
+  private readonly news: ResourceState[] = [];
+  private readonly registered = new Set<string>();
+  private readonly matched = new Set<ResourceState>();
+  /** Old URN → the resource that claimed it through an alias (step_generator: sg.aliased). */
+  private readonly claimedBy = new Map<string, string>();
+  /** URN → the old URN it was found under, for its children's aliases (sg.aliases). */
+  private readonly parentAliases = new Map<string, string>();
+  private readonly replaceRecords = new Map<ResourceState, OpRecord>();
+  private readonly exposures: Exposure[] = [];
+  private readonly mockUrns = new Map<string, string>();
+  private pending?: { type: string; name: string; goal?: Goal; error?: Error };
+  private readonly urns: UrnContext = { project: "", stack: "", real: (urn) => this.mockUrns.get(urn) ?? urn };
 
+  /** Throws if the state file cannot be used (an older version): nothing may run then. */
   constructor(private readonly opts: EngineOptions) {
-    this.old = fs.existsSync(opts.statePath) ? JSON.parse(fs.readFileSync(opts.statePath, "utf8")) : { version: 1, resources: {} };
-    const keyPath = `${opts.statePath}.key`;
-    fs.mkdirSync(path.dirname(opts.statePath), { recursive: true });
-    if (!fs.existsSync(keyPath)) fs.writeFileSync(keyPath, randomBytes(32), { mode: 0o600 });
-    this.key = fs.readFileSync(keyPath);
-    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-engine-"));
+    this.store = new StateStore(opts.statePath);
+    this.olds = this.store.load();
+    for (const o of this.olds) {
+      this.fate.set(o, "live");
+      this.secrets.addFrom(o.inputs);
+      this.secrets.addFrom(o.outputs);
+    }
   }
 
   /** Treats a value as a secret from now on (config secrets handed to the program). */
   addSecret(value: string): void {
-    if (value.length >= 4) this.secrets.add(value);
+    this.secrets.add(value);
   }
 
-  /** Notes a step whose unmasked output contains a secret (see RunSummary.secretLeaks). */
-  private checkLeak(step: string, text: string): void {
-    if ([...this.secrets].some((secret) => text.includes(secret)) && !this.secretLeaks.includes(step)) this.secretLeaks.push(step);
-  }
-
-  /** Masks every secret string seen so far. */
+  /** Masks every secret known so far. */
   mask(text: string): string {
-    let out = text;
-    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join("[secret]");
-    for (const line of [...this.secrets].flatMap((s) => s.split("\n")).filter((l) => l.trim().length >= 8)) out = out.split(line).join("[secret]");
-    return out;
+    return this.secrets.mask(text);
   }
 
   private log(line: string): void {
     this.opts.log?.(this.mask(line));
   }
 
+  /** pulumi.runtime.setMocks with this engine, then attach(): what a run needs before the program. */
+  async setMocks(project: string, stack: string): Promise<void> {
+    await pulumi.runtime.setMocks(this.mocks(), project, stack, this.opts.preview);
+    this.attach();
+  }
+
   mocks(): pulumi.runtime.Mocks {
     return {
-      newResource: async (args) => {
-        try {
-          return await this.register(args);
-        } catch (err) {
-          this.failed.add(`${args.type}::${args.name}`);
-          const message = this.mask(`${args.type} ${args.name}: ${(err as Error).message}`);
-          this.errors.push(message);
-          this.log(`FAILED ${message}`);
-          throw new Error(message);
-        }
-      },
+      newResource: (args) => this.newResource(args),
       call: (args) => {
         throw new Error(`unexpected provider function call ${args.token}`);
       },
     };
   }
 
-  private async register(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, unknown> }> {
-    if (process.env.MAILFLEET_ENGINE_DEBUG) this.log(`register ${args.type} ${args.name}`);
-    if (!args.custom) return { id: undefined, state: {} };
-    const urn = `${args.type}::${args.name}`;
-    if (this.seen.has(urn)) throw new Error(`duplicate resource ${urn}`);
-    this.seen.add(urn);
-    const plain = unwrap(args.inputs, this.secrets) as Record<string, unknown>;
-    if (args.type === "command:remote:Command" || args.type === "command:local:Command") return this.command(urn, args, plain);
-    if (args.type.startsWith("pulumi-nodejs:dynamic")) return this.dynamic(urn, args, plain);
-    // Anything else (cloud or DNS providers) needs a plugin: registered, never carried out.
-    this.record(urn, args, plain, "", { ...plain });
-    return { id: `${args.name}-id`, state: args.inputs };
+  /**
+   * Wraps the mock monitor (after setMocks) so that each registration's request reaches the
+   * engine: the mock hands `newResource` only type, name and inputs. The mock calls newResource
+   * synchronously from registerResource, so the request is handed over in `pending`.
+   */
+  attach(): void {
+    this.urns.project = pulumi.getProject();
+    this.urns.stack = pulumi.getStack();
+    const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+      let goal: Goal | undefined;
+      let error: Error | undefined;
+      try {
+        goal = goalFromRequest(req, this.urns);
+      } catch (err) {
+        error = err as Error;
+      }
+      this.pending = { type: req.getType(), name: req.getName(), goal, error };
+      try {
+        register(req, (err, res) => {
+          if (!err && res && goal) this.mockUrns.set(res.getUrn(), goal.urn);
+          cb(err, res);
+        });
+      } finally {
+        this.pending = undefined;
+      }
+    };
+    const refuse = (what: string) => (_req: unknown, cb: (err: unknown, res: unknown) => void) => {
+      const message = `${what} is not modelled by the engine double`;
+      this.errors.push(message);
+      cb(new Error(message), undefined);
+    };
+    monitor.readResource = refuse("reading an existing resource (.get / a read)");
+    monitor.registerStackTransform = refuse("a stack transform (registerResourceTransform)");
+    monitor.registerStackInvokeTransform = refuse("a stack invoke transform");
   }
 
-  private record(urn: string, args: pulumi.runtime.MockResourceArgs, plain: Record<string, unknown>, triggersHash: string, outputs: StateEntry["outputs"], extra: Partial<StateEntry> = {}) {
-    this.next.resources[urn] = {
-      type: args.type,
-      name: args.name,
-      order: this.order++,
-      inputsHash: hash(plain),
-      triggersHash,
+  private async newResource(args: pulumi.runtime.MockResourceArgs): Promise<MockResult> {
+    const pending = this.pending;
+    this.pending = undefined;
+    try {
+      if (!pending || pending.type !== args.type || pending.name !== args.name) {
+        throw new Error("the engine double did not see the registration request: call engine.attach() right after pulumi.runtime.setMocks");
+      }
+      if (pending.error) throw pending.error;
+      return await this.register(pending.goal!, args.inputs as Props);
+    } catch (err) {
+      const message = this.mask(`${args.type} ${args.name}: ${(err as Error).message}`);
+      this.errors.push(message);
+      this.log(`FAILED ${message}`);
+      throw new Error(message);
+    }
+  }
+
+  private async register(goal: Goal, inputs: Props): Promise<MockResult> {
+    if (process.env.MAILFLEET_ENGINE_DEBUG) this.log(`register ${goal.urn}`);
+    if (this.registered.has(goal.urn)) throw new Error(`Duplicate resource URN '${goal.urn}'; try giving it a unique name`);
+    this.registered.add(goal.urn);
+    const old = this.findOld(goal);
+    if (!goal.custom) return this.registerComponent(goal, old);
+    this.secrets.addFrom(inputs);
+    const provider = providerFor(goal.type);
+    const plan = await this.plan(goal, old, inputs, provider);
+    return this.opts.preview ? this.previewStep(goal, old, plan, provider) : this.applyStep(goal, old, plan, provider);
+  }
+
+  /** step_generator.go getOldResource: by URN first, then by each alias. */
+  private findOld(goal: Goal): ResourceState | undefined {
+    const claimer = this.claimedBy.get(goal.urn);
+    if (claimer) throw new Error(`Duplicate resource URN '${goal.urn}': ${claimer} already claimed it through an alias`);
+    for (const urn of [goal.urn, ...aliasUrns(goal, this.parentAliases, this.urns)]) {
+      const old = this.olds.find((o) => o.urn === urn && !o.delete);
+      if (!old) continue;
+      if (urn !== goal.urn) {
+        if (this.registered.has(urn) || this.claimedBy.has(urn)) {
+          throw new Error(`Duplicate resource alias '${urn}' applied to resource with URN '${goal.urn}' conflicting with resource with URN '${this.claimedBy.get(urn) ?? urn}'`);
+        }
+        this.claimedBy.set(urn, goal.urn);
+        this.parentAliases.set(goal.urn, urn);
+      }
+      this.matched.add(old);
+      return old;
+    }
+    return undefined;
+  }
+
+  private registerComponent(goal: Goal, old: ResourceState | undefined): MockResult {
+    if (!this.opts.preview) {
+      this.news.push(this.entryFor(goal, undefined, {}, {}));
+      if (old) this.fate.set(old, "superseded");
+      this.checkpoint();
+    }
+    return { id: undefined, state: {} };
+  }
+
+  private async plan(goal: Goal, old: ResourceState | undefined, inputs: Props, provider: Provider): Promise<Plan> {
+    if (!old) return { op: "create", inputs: await provider.check(undefined, inputs), deleteBeforeReplace: false };
+    const ignored = applyIgnoreChanges(inputs, old.inputs, goal.ignoreChanges);
+    if (ignored.invalid.length) this.log(`${goal.name}: cannot ignore changes in added or removed elements of the path: ${ignored.invalid.join(", ")}`);
+    const checked = await provider.check(old.inputs, ignored.inputs);
+    if (old.pendingReplacement) return { op: "replace", inputs: checked, deleteBeforeReplace: false };
+    const diff = await provider.diff(old, checked);
+    if (process.env.MAILFLEET_ENGINE_DEBUG && diff.changes) this.log(`${goal.name}: changed ${JSON.stringify(diff.paths)}`);
+    if (!diff.changes) return { op: "same", inputs: checked, deleteBeforeReplace: false };
+    const replace = diff.replaceKeys.length > 0 || replaceOnChangesHit(diff, goal.replaceOnChanges).length > 0;
+    const dbr = goal.deleteBeforeReplace ?? diff.deleteBeforeReplace ?? false;
+    return { op: replace ? "replace" : "update", inputs: checked, deleteBeforeReplace: replace && dbr };
+  }
+
+  private async applyStep(goal: Goal, old: ResourceState | undefined, plan: Plan, provider: Provider): Promise<MockResult> {
+    const t0 = Date.now();
+    const sessions = this.sshSessions;
+    let result: StepResult;
+    if (plan.op === "same") {
+      result = { id: old!.id, outputs: old!.outputs };
+    } else if (plan.op === "update") {
+      result = { id: old!.id, ...(await provider.update(old!, plan.inputs, this.stepContext(goal.name, "update", goal.customTimeouts.update))) };
+    } else {
+      if (plan.op === "replace" && plan.deleteBeforeReplace && !old!.pendingReplacement) await this.deleteBeforeReplace(old!);
+      result = await provider.create(plan.inputs, this.stepContext(goal.name, "create", goal.customTimeouts.create));
+    }
+    const entry = this.entryFor(goal, result.id, plan.inputs, this.markOutputs(goal, plan.inputs, result.outputs));
+    this.news.push(entry);
+    const condemned = !!old && plan.op === "replace" && this.fate.get(old) === "live";
+    if (old) this.fate.set(old, condemned ? "condemned" : "superseded");
+    this.checkpoint();
+    const record = this.note(entry, plan.op, t0, sessions, result.stdout);
+    if (condemned) this.replaceRecords.set(old!, record);
+    this.exposeStoredOutputs(goal.name, entry);
+    return { id: entry.id, state: entry.outputs };
+  }
+
+  private async previewStep(goal: Goal, old: ResourceState | undefined, plan: Plan, provider: Provider): Promise<MockResult> {
+    let outputs = old?.outputs ?? {};
+    if (plan.op !== "same") {
+      const ctx = this.stepContext(goal.name, plan.op === "update" ? "update" : "create");
+      outputs = (plan.op === "update" ? await provider.update(old!, plan.inputs, ctx) : await provider.create(plan.inputs, ctx)).outputs;
+    }
+    const keep = plan.op === "same" || plan.op === "update";
+    this.note(this.entryFor(goal, undefined, plan.inputs, {}), plan.op, Date.now(), this.sshSessions);
+    const state = Object.fromEntries(Object.entries(this.markOutputs(goal, plan.inputs, outputs)).filter(([, v]) => v !== undefined));
+    return { id: keep ? old?.id : undefined, state };
+  }
+
+  /** step_executor.go: additionalSecretOutputs, and outputs whose input of the same name is secret. */
+  private markOutputs(goal: Goal, inputs: Props, outputs: Props): Props {
+    const out: Props = { ...outputs };
+    for (const k of goal.additionalSecretOutputs) {
+      if (k === "id") this.log(`${goal.name}: The 'id' property cannot be made secret. See pulumi/pulumi#2717 for more details.`);
+      else if (k in out && !isSecret(out[k])) out[k] = makeSecret(out[k]);
+    }
+    for (const [k, v] of Object.entries(out)) if (!isSecret(v) && isSecret(inputs[k])) out[k] = makeSecret(v);
+    this.secrets.addFrom(out);
+    return out;
+  }
+
+  private entryFor(goal: Goal, id: string | undefined, inputs: Props, outputs: Props): ResourceState {
+    const t = goal.customTimeouts;
+    return {
+      urn: goal.urn,
+      custom: goal.custom,
+      type: goal.type,
+      ...(id ? { id } : {}),
+      ...(goal.parent ? { parent: goal.parent } : {}),
+      dependencies: goal.dependencies,
+      propertyDependencies: goal.propertyDependencies,
+      inputs,
       outputs,
-      ...extra,
+      ...(goal.additionalSecretOutputs.length ? { additionalSecretOutputs: goal.additionalSecretOutputs } : {}),
+      ...(goal.ignoreChanges.length ? { ignoreChanges: goal.ignoreChanges } : {}),
+      ...(goal.replaceOnChanges.length ? { replaceOnChanges: goal.replaceOnChanges } : {}),
+      ...(t.create || t.update || t.delete ? { customTimeouts: t } : {}),
     };
   }
 
-  private classify(urn: string, inputsHash: string, triggersHash: string): Operation {
-    const old = this.old.resources[urn];
-    if (!old) return "create";
-    if (old.triggersHash !== triggersHash) return "replace";
-    return old.inputsHash === inputsHash ? "same" : "update";
+  /** A command's stdout/stderr left in plain text in the state. */
+  private exposeStoredOutputs(step: string, entry: ResourceState): void {
+    if (!entry.type.startsWith("command:")) return;
+    for (const k of ["stdout", "stderr"]) {
+      const v = entry.outputs[k];
+      if (typeof v === "string") this.exposures.push({ step, where: "state", text: v });
+    }
   }
 
-  private async command(urn: string, args: pulumi.runtime.MockResourceArgs, plain: Record<string, unknown>) {
-    const remote = args.type === "command:remote:Command";
-    const triggersHash = hash(plain.triggers ?? []);
-    const inputsHash = hash(plain);
-    const op = this.classify(urn, inputsHash, triggersHash);
-    const old = this.old.resources[urn];
-    const conn = plain.connection as { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string; dialErrorLimit?: number; perDialTimeout?: number } | undefined;
-    if (remote && conn?.privateKey) this.lastConnection = { privateKey: conn.privateKey };
-    // The whole connection is one secret, but only its key (or password) needs masking.
-    if (conn) for (const v of [conn.host, conn.user, conn.hostKey]) if (v) this.secrets.delete(v);
-    const env = (plain.environment ?? {}) as Record<string, string>;
-    if (remote && Object.keys(env).some((k) => !/^(LANG|LC_.*)$/.test(k))) {
-      throw new Error(`environment ${Object.keys(env).join(",")} would be refused: Debian's sshd accepts only LANG and LC_* (AcceptEnv)`);
-    }
-    const target: StateEntry["target"] = remote
-      ? { kind: "remote", host: conn!.host, port: conn!.port ?? 22, user: conn!.user ?? "root", hostKey: conn!.hostKey }
-      : { kind: "local" };
-    const extra: Partial<StateEntry> = { deleteCommand: plain.delete as string | undefined, target };
-    if (this.opts.preview || op === "same") {
-      const outputs = op === "same" ? (old.outputs as Record<string, unknown>) : {};
-      this.note(urn, args, op, 0, 0);
-      this.record(urn, args, plain, triggersHash, outputs, extra);
-      return { id: old?.id ?? `${args.name}-id`, state: { ...args.inputs, ...outputs } };
-    }
-    const text = (op === "update" ? (plain.update as string | undefined) : undefined) ?? (plain.create as string | undefined);
-    const t0 = Date.now();
-    const before = this.sshSessions;
-    let result = { stdout: "", stderr: "" };
-    if (text) {
-      this.log(`${op} ${args.name}: running`);
-      result = remote
-        ? await this.ssh(conn!, text, plain.stdin as string | undefined, args.name)
-        : await this.local(text, plain.stdin as string | undefined, env, args.name);
-    }
-    if (op === "replace" && old.deleteCommand) await this.runDelete(old);
-    // Masked: the state file must never hold a plaintext secret, even one a step printed.
-    const outputs = { stdout: this.mask(result.stdout), stderr: this.mask(result.stderr) };
-    this.note(urn, args, op, (Date.now() - t0) / 1000, this.sshSessions - before, result.stdout);
-    this.record(urn, args, plain, triggersHash, outputs, extra);
-    return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
+  private stepContext(step: string, op: StepContext["op"], timeout?: number, label = step): StepContext {
+    return {
+      step,
+      op,
+      timeout: timeout || undefined,
+      preview: this.opts.preview,
+      expose: (where, text) => this.exposures.push({ step: label, where, text }),
+      sshSession: () => this.sshSessions++,
+      log: (line) => this.log(line),
+    };
   }
 
-  private note(urn: string, args: pulumi.runtime.MockResourceArgs, op: Operation, seconds: number, sshSessions: number, stdout?: string) {
-    this.operations.push({ urn, type: args.type, name: args.name, op, seconds, sshSessions, stdout: stdout === undefined ? undefined : this.mask(stdout) });
-    if (op !== "same") this.log(`${op} ${args.type} ${args.name} (${seconds.toFixed(1)}s)`);
+  private note(entry: ResourceState, op: Operation, t0: number, sessionsBefore: number, stdout?: string): OpRecord {
+    const record: OpRecord = {
+      urn: entry.urn,
+      type: entry.type,
+      name: urnName(entry.urn),
+      op,
+      seconds: (Date.now() - t0) / 1000,
+      sshSessions: this.sshSessions - sessionsBefore,
+      ...(stdout === undefined ? {} : { stdout }),
+    };
+    this.operations.push(record);
+    if (op !== "same") this.log(`${this.opts.preview ? "plan: " : ""}${op} ${entry.type} ${record.name}${this.opts.preview ? "" : ` (${record.seconds.toFixed(1)}s)`}`);
+    return record;
   }
 
-  private async dynamic(urn: string, args: pulumi.runtime.MockResourceArgs, plain: Record<string, unknown>) {
-    // The same path as Pulumi's dynamic provider host: load the serialized provider from __provider.
-    const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
-    const serialized = plain.__provider as string;
-    const provider = requireFromString(serialized).handler();
-    const news: Record<string, unknown> = { ...plain };
-    delete news.__provider;
-    const old = this.old.resources[urn];
-    const oldOuts = old ? this.decrypt((old.outputs as { encrypted: string }).encrypted) : undefined;
-    let op: Operation = "create";
-    if (old && oldOuts) {
-      const diff = provider.diff ? await provider.diff(old.id!, oldOuts, news) : { changes: hash(oldOuts) !== hash(news) };
-      op = diff.replaces?.length ? "replace" : diff.changes ? "update" : "same";
+  // --- deletes ---------------------------------------------------------------------------------
+
+  /** Runs the old state's delete (no-op for components). Throws if it fails. */
+  private async runDelete(entry: ResourceState): Promise<void> {
+    if (!entry.custom) return;
+    const name = urnName(entry.urn);
+    this.log(`delete ${name}: running`);
+    await providerFor(entry.type).delete(entry, this.stepContext(name, "delete", entry.customTimeouts?.delete, `delete ${name}`));
+  }
+
+  /**
+   * deleteBeforeReplace: first the dependents a replacement of `root` would replace (those whose
+   * replacing inputs depend on it), newest first, then `root`; each stays in state as
+   * pendingReplacement until its new copy exists.
+   */
+  private async deleteBeforeReplace(root: ResourceState): Promise<void> {
+    const dependents = await this.dependentReplacements(root);
+    for (const entry of [root, ...dependents].reverse()) {
+      await this.runDelete(entry);
+      entry.pendingReplacement = true;
+      this.fate.set(entry, "pendingReplacement");
+      this.checkpoint();
     }
+  }
+
+  /** step_generator.go calculateDependentReplacements, over the old state's dependency graph. */
+  private async dependentReplacements(root: ResourceState): Promise<ResourceState[]> {
+    const candidates = this.olds.filter((d) => d !== root && !d.delete && !d.pendingReplacement && !this.matched.has(d) && !this.registered.has(d.urn));
+    const reach = new Set([root.urn]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const d of candidates) {
+        if (reach.has(d.urn) || !d.dependencies.some((u) => reach.has(u))) continue;
+        reach.add(d.urn);
+        grew = true;
+      }
+    }
+    const replaceSet = new Set([root.urn]);
+    const out: ResourceState[] = [];
+    for (const d of candidates.filter((c) => reach.has(c.urn) && c.custom)) {
+      const affected = Object.keys(d.inputs).filter((k) => (d.propertyDependencies[k] ?? []).some((u) => replaceSet.has(u)));
+      if (!affected.length) continue;
+      const withUnknowns: Props = { ...d.inputs, ...Object.fromEntries(affected.map((k) => [k, unknown])) };
+      const news = applyIgnoreChanges(withUnknowns, d.inputs, d.ignoreChanges ?? []).inputs;
+      const diff = await providerFor(d.type).diff(d, news);
+      if (diff.changes && (diff.replaceKeys.length > 0 || replaceOnChangesHit(diff, d.replaceOnChanges ?? []).length > 0)) {
+        out.push(d);
+        replaceSet.add(d.urn);
+      }
+    }
+    return out;
+  }
+
+  /** Old resources this run deletes: gone from the program, replaced, or pending from before. */
+  private plannedDeletes(): ResourceState[] {
+    const doomed = this.olds.filter((o) => {
+      const f = this.fate.get(o);
+      return f === "condemned" || (f === "live" && o.delete) || ((f === "live" || f === "pendingReplacement") && !this.matched.has(o));
+    });
+    return deleteOrder(doomed, this.olds);
+  }
+
+  /** Deletes in order; stops at the first failure (the engine cancels), keeping the rest in state. */
+  private async runDeletes(entries: ResourceState[]): Promise<boolean> {
+    for (const entry of entries) {
+      const t0 = Date.now();
+      const sessions = this.sshSessions;
+      try {
+        // A resource deleted ahead of a replacement that never came is only dropped from state.
+        if (!entry.pendingReplacement) await this.runDelete(entry);
+      } catch (err) {
+        const message = this.mask(`${entry.type} ${urnName(entry.urn)}: delete failed: ${(err as Error).message}`);
+        this.errors.push(message);
+        this.log(`FAILED ${message}`);
+        this.checkpoint();
+        return false;
+      }
+      this.fate.set(entry, "deleted");
+      this.checkpoint();
+      this.noteDelete(entry, t0, sessions);
+    }
+    return true;
+  }
+
+  private noteDelete(entry: ResourceState, t0: number, sessions: number): void {
+    if (!entry.custom || entry.pendingReplacement) return;
+    const replaced = this.replaceRecords.get(entry);
+    if (replaced) {
+      // The old copy of a replacement: part of that replace operation.
+      replaced.seconds += (Date.now() - t0) / 1000;
+      replaced.sshSessions += this.sshSessions - sessions;
+      return;
+    }
+    this.note(entry, "delete", t0, sessions);
+  }
+
+  /** After the program: planned deletes (preview) or the deletes (a successful up). Returns ok. */
+  async finish(ok: boolean): Promise<boolean> {
+    const deletes = this.plannedDeletes();
     if (this.opts.preview) {
-      this.note(urn, args, op, 0, 0);
-      const outs = op === "same" ? oldOuts! : {};
-      this.record(urn, args, news, "", { encrypted: this.encrypt(outs) }, { id: old?.id, provider: serialized });
-      // Outputs left out of the state are unknown in a preview, as with the real engine.
-      const known = Object.fromEntries(Object.entries(args.inputs as Record<string, unknown>).filter(([, v]) => v !== undefined));
-      if (process.env.MAILFLEET_ENGINE_DEBUG) this.log(`preview state keys ${Object.keys(known).join(",")} raw ${JSON.stringify(Object.keys(args.inputs))}`);
-      return { id: old?.id ?? "preview", state: { ...known, ...outs } };
+      for (const entry of deletes) this.noteDelete(entry, Date.now(), this.sshSessions);
+    } else if (ok) {
+      ok = await this.runDeletes(deletes);
     }
-    const t0 = Date.now();
-    let id = old?.id ?? "";
-    let outs: Record<string, unknown> = oldOuts ?? {};
-    if (op === "create" || op === "replace") {
-      const created = await provider.create(news);
-      id = created.id;
-      outs = created.outs ?? {};
-      if (op === "replace" && provider.delete && oldOuts) await provider.delete(old!.id!, oldOuts);
-    } else if (op === "update") {
-      outs = provider.update ? ((await provider.update(id, oldOuts!, news)).outs ?? {}) : news;
+    this.report();
+    if (!this.opts.preview) this.checkpoint();
+    return ok && this.errors.length === 0;
+  }
+
+  /** `pulumi destroy`: deletes every resource of the state, dependents first. Returns ok. */
+  async destroy(): Promise<boolean> {
+    const all = deleteOrder(this.olds, this.olds);
+    let ok = true;
+    if (this.opts.preview) all.forEach((entry) => this.noteDelete(entry, Date.now(), this.sshSessions));
+    else ok = await this.runDeletes(all);
+    this.report();
+    if (!this.opts.preview) this.checkpoint();
+    return ok && this.errors.length === 0;
+  }
+
+  /** Flags the steps that exposed a secret, and masks what the operations report. */
+  private report(): void {
+    for (const e of this.exposures) {
+      if (!this.secrets.foundIn(e.text).length) continue;
+      const list = e.where === "log" ? this.loggedSecrets : this.secretLeaks;
+      if (!list.includes(e.step)) list.push(e.step);
     }
-    // Output values of dynamic resources can be secrets (a private key): mask them from here on.
-    for (const v of Object.values(outs)) if (typeof v === "string" && v.includes("PRIVATE KEY")) this.secrets.add(v);
-    this.note(urn, args, op, (Date.now() - t0) / 1000, 0);
-    this.record(urn, args, news, "", { encrypted: this.encrypt(outs) }, { id, provider: serialized });
-    return { id, state: { ...args.inputs, ...outs } };
+    for (const o of this.operations) if (o.stdout !== undefined) o.stdout = this.mask(o.stdout);
   }
 
-  private encrypt(value: unknown): string {
-    const iv = randomBytes(12);
-    const c = createCipheriv("aes-256-gcm", this.key, iv);
-    const body = Buffer.concat([c.update(JSON.stringify(value), "utf8"), c.final()]);
-    return Buffer.concat([iv, c.getAuthTag(), body]).toString("base64");
-  }
-
-  private decrypt(blob: string): Record<string, unknown> {
-    const raw = Buffer.from(blob, "base64");
-    const d = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, 12));
-    d.setAuthTag(raw.subarray(12, 28));
-    return JSON.parse(Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString("utf8"));
-  }
-
-  private async ssh(
-    conn: { host: string; port?: number; user?: string; privateKey?: string; hostKey?: string; dialErrorLimit?: number; perDialTimeout?: number },
-    commandText: string,
-    stdin?: string,
-    step = "delete",
-  ): Promise<{ stdout: string; stderr: string }> {
-    const dir = fs.mkdtempSync(path.join(this.tmp, "ssh-"));
-    try {
-      const keyFile = path.join(dir, "key");
-      fs.writeFileSync(keyFile, conn.privateKey!.endsWith("\n") ? conn.privateKey! : `${conn.privateKey}\n`, { mode: 0o600 });
-      const port = conn.port ?? 22;
-      const knownHosts = path.join(dir, "known_hosts");
-      const hostField = port === 22 ? conn.host : `[${conn.host}]:${port}`;
-      if (conn.hostKey) fs.writeFileSync(knownHosts, `${hostField} ${conn.hostKey}\n`);
-      const args = [
-        "-p", String(port), "-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-        "-o", `ConnectTimeout=${conn.perDialTimeout ?? 15}`,
-        ...(conn.hostKey ? ["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes"] : ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"]),
-        `${conn.user ?? "root"}@${conn.host}`, "--", commandText,
-      ];
-      const limit = conn.dialErrorLimit ?? 10;
-      for (let attempt = 1; ; attempt++) {
-        this.sshSessions++;
-        const r = await run("ssh", args, stdin);
-        // 255: ssh could not connect (the command's own exit codes are passed through).
-        if (r.code === 255 && /Connection refused|timed out|No route|Connection reset|kex_exchange/.test(r.stderr) && attempt < limit) {
-          await new Promise((res) => setTimeout(res, 100));
-          continue;
-        }
-        this.checkLeak(step, `${r.stdout}\n${r.stderr}`);
-        if (r.code !== 0) throw new Error(`command exited ${r.code} on ${conn.host}:\n${this.mask(r.stderr.trim() || r.stdout.trim())}`);
-        return r;
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  private async local(commandText: string, stdin: string | undefined, env: Record<string, string>, step = "delete") {
-    const r = await run("/bin/sh", ["-c", commandText], stdin, { ...process.env, ...env });
-    this.checkLeak(step, `${r.stdout}\n${r.stderr}`);
-    if (r.code !== 0) throw new Error(`local command exited ${r.code}:\n${this.mask(r.stderr.trim() || r.stdout.trim())}`);
-    return r;
-  }
-
-  private async runDelete(entry: StateEntry): Promise<void> {
-    if (!entry.deleteCommand || !entry.target) return;
-    this.log(`delete ${entry.name}: running`);
-    if (entry.target.kind === "local") await this.local(entry.deleteCommand, undefined, {}, `delete ${entry.name}`);
-    else await this.ssh({ ...entry.target, privateKey: this.lastConnection?.privateKey }, entry.deleteCommand, undefined, `delete ${entry.name}`);
-  }
-
-  /** After a successful run: deletes what the program no longer declares, newest first. */
-  async finish(ok: boolean): Promise<void> {
-    if (!this.opts.preview && ok) {
-      const gone = Object.entries(this.old.resources).filter(([urn]) => !this.seen.has(urn)).sort((a, b) => b[1].order - a[1].order);
-      for (const [urn, entry] of gone) {
-        const t0 = Date.now();
-        const before = this.sshSessions;
-        if (entry.provider && entry.id) {
-          const provider = (require("require-from-string") as (c: string) => { handler(): pulumi.dynamic.ResourceProvider })(entry.provider).handler();
-          if (provider.delete) await provider.delete(entry.id, this.decrypt((entry.outputs as { encrypted: string }).encrypted));
-        } else {
-          await this.runDelete(entry);
-        }
-        this.operations.push({ urn, type: entry.type, name: entry.name, op: "delete", seconds: (Date.now() - t0) / 1000, sshSessions: this.sshSessions - before });
-        this.log(`delete ${entry.type} ${entry.name}`);
-      }
-    }
-    if (!this.opts.preview) {
-      // A failed run keeps the old entry of everything it did not carry out.
-      const merged: StateFile = { version: 1, resources: { ...this.next.resources } };
-      for (const urn of this.failed) delete merged.resources[urn];
-      if (!ok) for (const [urn, entry] of Object.entries(this.old.resources)) if (!merged.resources[urn]) merged.resources[urn] = entry;
-      fs.writeFileSync(this.opts.statePath, `${JSON.stringify(merged, null, 1)}\n`, { mode: 0o600 });
-    }
-    fs.rmSync(this.tmp, { recursive: true, force: true });
+  /** The state now: this run's resources, then the old ones still standing (or still to delete). */
+  private checkpoint(): void {
+    if (this.opts.preview) return;
+    const carried = this.olds
+      .filter((o) => ["live", "condemned", "pendingReplacement"].includes(this.fate.get(o)!))
+      .map((o) => (this.fate.get(o) === "condemned" ? { ...o, delete: true } : o));
+    this.store.save([...this.news, ...carried]);
   }
 }
 
-export function run(cmd: string, args: string[], stdin?: string, env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: env ?? process.env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(stdin ?? "");
-  });
+/**
+ * Delete order (ScheduleDeletes): a resource goes only after every other doomed resource that
+ * depends on it or is its child; among the free ones, the newest in state first.
+ */
+export function deleteOrder(doomed: ResourceState[], state: ResourceState[]): ResourceState[] {
+  const pos = new Map(state.map((e, i) => [e, i] as const));
+  const left = [...doomed].sort((a, b) => (pos.get(b) ?? 0) - (pos.get(a) ?? 0));
+  const needs = (o: ResourceState, e: ResourceState) =>
+    o !== e && o.urn !== e.urn && (o.parent === e.urn || o.dependencies.includes(e.urn) || Object.values(o.propertyDependencies).some((d) => d.includes(e.urn)));
+  const out: ResourceState[] = [];
+  while (left.length) {
+    const free = left.findIndex((e) => !left.some((o) => needs(o, e)));
+    out.push(left.splice(free < 0 ? 0 : free, 1)[0]);
+  }
+  return out;
 }

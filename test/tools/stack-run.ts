@@ -22,7 +22,8 @@ export interface StackRun {
   log: string;
 }
 
-export function runStack(verb: "up" | "preview", stack: string, overrides: Record<string, Override>, statePath: string): StackRun {
+/** `up`, `preview` or `destroy` of a stack through the engine double (`program`: a test program instead of index.ts). */
+export function runStack(verb: "up" | "preview" | "destroy", stack: string, overrides: Record<string, Override>, statePath: string, program?: string): StackRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-run-"));
   try {
     const overridesFile = path.join(dir, "overrides.json");
@@ -31,10 +32,11 @@ export function runStack(verb: "up" | "preview", stack: string, overrides: Recor
     const r = spawnSync(process.execPath, [
       "--import", "tsx", path.join(ROOT, "test", "tools", "engine-cli.ts"), verb,
       "--stack", stack, "--project", ROOT, "--overrides", overridesFile, "--state", statePath, "--result", resultFile,
+      ...(program ? ["--program", program] : []),
     ], { encoding: "utf8", cwd: ROOT, timeout: 30 * 60 * 1000 });
     const summary: RunSummary = fs.existsSync(resultFile)
       ? JSON.parse(fs.readFileSync(resultFile, "utf8"))
-      : { ok: false, errors: [r.stderr], secretLeaks: [], operations: [], sshSessions: 0, outputs: {} };
+      : { ok: false, errors: [r.stderr], secretLeaks: [], loggedSecrets: [], operations: [], sshSessions: 0, outputs: {} };
     return { code: r.status ?? 1, summary, log: r.stderr };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,85 @@
+// The secrets of one run, split into the pieces a step could print on its own, for masking what
+// the double reports and for finding steps that expose a secret.
+import { isSecret, unwrapSecret } from "./engine-state";
+
+/** Shorter whole secrets are not matched: "true" or "22" inside a secret object is no secret. */
+const MIN_WHOLE = 4;
+/** One line of a multi-line secret (a PEM key body line is 64 characters). */
+const MIN_LINE = 16;
+/** The value of a "name<TAB>value" or "name: value" line (one password of a bundle). */
+const MIN_VALUE = 8;
+/** Masking may hide more than the leak check flags: any line of a secret from this length. */
+const MIN_MASKED_LINE = 8;
+
+const PEM_ARMOR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
+
+/**
+ * The pieces of one secret that count as the secret when they appear alone: the whole value,
+ * each line of a multi-line value (PEM armor lines excepted: they are public), and the value
+ * part of each "name<TAB>value" / "name: value" line (an address with its password).
+ */
+export function secretComponents(secret: string): string[] {
+  const out = new Set<string>();
+  if (secret.length >= MIN_WHOLE) out.add(secret);
+  const lines = secret.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  for (const line of lines) {
+    if (lines.length > 1 && line.length >= MIN_LINE && !PEM_ARMOR.test(line)) out.add(line);
+    const kv = /^[^\s:]+(?:\t+|:\s+)(.+)$/.exec(line);
+    if (kv) {
+      const value = kv[1].trim().replace(/^(["'])(.*)\1$/, "$2");
+      if (value.length >= MIN_VALUE) out.add(value);
+    }
+  }
+  return [...out];
+}
+
+export class SecretSet {
+  private readonly values = new Set<string>();
+  private cache?: { components: string[]; masked: string[] };
+
+  add(value: string): void {
+    if (value.length >= MIN_WHOLE && !this.values.has(value)) {
+      this.values.add(value);
+      this.cache = undefined;
+    }
+  }
+
+  /**
+   * Every string inside a secret of `value`. For a command's `connection` (one secret as a whole)
+   * only the key material counts: the host, user and host key are not secrets in themselves.
+   */
+  addFrom(value: unknown, inSecret = false, key = ""): void {
+    if (isSecret(value)) return this.addFrom(unwrapSecret(value), true, key);
+    if (typeof value === "string") {
+      if (inSecret) this.add(value);
+      return;
+    }
+    if (Array.isArray(value)) return value.forEach((v) => this.addFrom(v, inSecret, key));
+    if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        if (key === "connection" && ["host", "user", "hostKey", "port"].includes(k)) continue;
+        this.addFrom(v, inSecret, key === "" ? k : key);
+      }
+    }
+  }
+
+  private pieces() {
+    if (!this.cache) {
+      const components = [...new Set([...this.values].flatMap(secretComponents))].sort((a, b) => b.length - a.length);
+      const lines = [...this.values].flatMap((s) => s.split(/\r?\n/)).map((l) => l.trim()).filter((l) => l.length >= MIN_MASKED_LINE);
+      this.cache = { components, masked: [...new Set([...components, ...lines])].sort((a, b) => b.length - a.length) };
+    }
+    return this.cache;
+  }
+
+  /** The secret components `text` contains (none: the text exposes no secret). */
+  foundIn(text: string): string[] {
+    return this.pieces().components.filter((c) => text.includes(c));
+  }
+
+  mask(text: string): string {
+    let out = text;
+    for (const piece of this.pieces().masked) out = out.split(piece).join("[secret]");
+    return out;
+  }
+}
