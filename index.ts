@@ -17,6 +17,7 @@ const server = new MailServer("mail", {
   stack,
   directory: { ...directory, mailboxes: directory.mailboxes.map((m) => ({ address: m.address, password: pulumi.secret(m.password) })) },
   passwordHashRounds: config.passwordHashRounds,
+  purgeRemovedMailboxes: config.purgeRemovedMailboxes,
   policy: config.policy,
   relay: relay && { nexthop: relay.nexthop, username: relay.username, password: pulumi.secret(relay.password) },
   tls: config.tls,

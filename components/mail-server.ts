@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { assertSecure, SecurityCheckError } from "./checks/security-checks";
 import { Dovecot } from "./dovecot/dovecot";
 import { DebianHost } from "./host/debian-host";
+import { hostTimer } from "./host/host-timer";
 import { HostAccess } from "./host/remote";
 import { Postfix, PostfixArgs, renderSettings, SmarthostArgs } from "./postfix/postfix";
 import { mainCf, masterCf } from "./postfix/render";
@@ -24,6 +25,8 @@ export interface MailServerArgs {
   directory: Omit<MailDirectory, "mailboxes"> & { mailboxes: Array<{ address: string; password: pulumi.Input<string> }> };
   /** SHA512-CRYPT rounds for new password hashes. */
   passwordHashRounds: number;
+  /** Delete a removed mailbox's Maildir instead of archiving it (docs/dovecot.md#mailbox-lifecycle). */
+  purgeRemovedMailboxes: boolean;
   /** Operator policy: relay trust, AUTH on 25, privacy, blocklists, queue (docs/postfix.md). */
   policy: MailPolicy;
   /** Smarthost for all outbound mail; TLS is required toward it (docs/postfix.md#smarthost). */
@@ -66,7 +69,8 @@ export class MailServer extends pulumi.ComponentResource {
       dependsOn: [host.ready],
     }, { parent: this });
     const dovecot = this.dovecot(name, args, tls);
-    new Postfix(`${name}-postfix`, { ...postfixArgs, host: args.host, dependsOn: [dovecot.configured] }, { parent: this });
+    const postfix = new Postfix(`${name}-postfix`, { ...postfixArgs, host: args.host, dependsOn: [dovecot.configured] }, { parent: this });
+    this.driftTimer(name, args, postfix);
     this.certificatePem = tls.certPem;
     this.certificateNotAfter = tls.notAfter;
     this.registerOutputs({ hostname: this.hostname, certificatePem: this.certificatePem });
@@ -107,8 +111,24 @@ export class MailServer extends pulumi.ComponentResource {
       tlsCertFile: tls.certFile,
       mailboxes: args.directory.mailboxes,
       passwordHashRounds: args.passwordHashRounds,
+      purgeRemovedMailboxes: args.purgeRemovedMailboxes,
       dependsOn: [tls.ready],
     }, { parent: this });
+  }
+
+  /** Hourly mailfleet-drift: reports hand edits and stopped services to the postmaster (docs/drift.md). */
+  private driftTimer(name: string, args: MailServerArgs, postfix: Postfix) {
+    return hostTimer(`${name}-drift-timer`, {
+      host: args.host,
+      stack: args.stack,
+      unit: "mailfleet-drift",
+      description: "Compare the host with what mailfleet installed and report differences (mailfleet)",
+      timerDescription: "Hourly drift check of the mail host (mailfleet)",
+      execStart: "/usr/local/sbin/mailfleet-drift --mail",
+      after: "postfix.service dovecot.service",
+      onCalendar: "hourly",
+      randomizedDelay: "10min",
+    }, { parent: this, dependsOn: [postfix.configured] });
   }
 
   /** The named security checks over the rendered Postfix config, before any resource exists. */

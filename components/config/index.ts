@@ -24,6 +24,7 @@ export interface MailConfig {
   /** Host name, domains, mailboxes (with plaintext passwords, in memory only), aliases, postmaster. */
   directory: Omit<MailDirectory, "mailboxes"> & { mailboxes: Mailbox[]; aliases: Alias[] };
   passwordHashRounds: number;
+  purgeRemovedMailboxes: boolean;
   policy: MailPolicy;
   relay?: RelayHost;
   tls: TlsSettings;
@@ -49,6 +50,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     host,
     directory: { hostname: identity.hostname, domains: identity.domains, mailboxes: boxes.mailboxes, aliases, postmaster },
     passwordHashRounds: boxes.passwordHashRounds,
+    purgeRemovedMailboxes: boxes.purgeRemovedMailboxes,
     policy,
     relay,
     tls,

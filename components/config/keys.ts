@@ -151,6 +151,11 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   postscreenDnsblThreshold: { type: "integer", min: 1, max: 100, default: 3, description: "postscreen_dnsbl_threshold: summed weight at which a client is refused." },
   tlsKeyBits: { type: "integer", min: 2048, max: 4096, allowed: [2048, 3072, 4096], default: 2048, description: "RSA key size of the self-signed certificate (2048, 3072 or 4096)." },
   tlsValidityDays: { type: "integer", min: 1, max: 825, default: 825, description: "Validity of the self-signed certificate in days (1 to 825)." },
+  purgeRemovedMailboxes: {
+    type: "boolean",
+    default: false,
+    description: "Delete the Maildir of a mailbox removed from mailfleet:mailboxes. Off: it is archived under /var/vmail/.removed/<domain>/<local>.<time>, never served to a new owner of the address.",
+  },
   passwordHashRounds: {
     type: "integer",
     min: 5000, max: 5000000, default: 100000,

@@ -25,6 +25,8 @@ export interface Mailboxes {
   listed: ReadonlySet<string>;
   /** SHA512-CRYPT rounds for new password hashes. */
   passwordHashRounds: number;
+  /** Delete a removed mailbox's Maildir instead of archiving it. */
+  purgeRemovedMailboxes: boolean;
 }
 
 export function readMailboxes(r: ConfigReader, identity: MailIdentity): Mailboxes {
@@ -42,7 +44,7 @@ export function readMailboxes(r: ConfigReader, identity: MailIdentity): Mailboxe
     mailboxes.push({ address: entry, local: parsed.local, domain: parsed.domain, password: "" });
   });
   readPasswords(r, mailboxes, listed);
-  return { mailboxes, listed, passwordHashRounds: r.integer("passwordHashRounds") };
+  return { mailboxes, listed, passwordHashRounds: r.integer("passwordHashRounds"), purgeRemovedMailboxes: r.boolean("purgeRemovedMailboxes") };
 }
 
 /** Fills in each mailbox's password from the secret map; never quotes a password. */

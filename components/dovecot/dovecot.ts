@@ -21,6 +21,8 @@ export interface DovecotArgs {
   mailboxes: Array<{ address: string; password: pulumi.Input<string> }>;
   /** SHA512-CRYPT rounds for new password hashes (existing hashes are kept while they verify). */
   passwordHashRounds: number;
+  /** Delete a removed mailbox's Maildir; otherwise it is archived under /var/vmail/.removed. */
+  purgeRemovedMailboxes: boolean;
   dependsOn?: pulumi.Resource[];
 }
 
@@ -63,8 +65,9 @@ export class Dovecot extends pulumi.ComponentResource {
       .apply((passwords) => args.mailboxes.map((m, i) => `${m.address}\t${passwords[i]}\n`).join(""));
     return remoteStep(`${name}-users`, {
       host: args.host,
-      create: `/usr/local/sbin/mailfleet-users ${args.passwordHashRounds}`,
+      create: `/usr/local/sbin/mailfleet-users ${args.purgeRemovedMailboxes ? "--purge " : ""}${args.passwordHashRounds}`,
       stdin: pulumi.secret(lines),
+      secret: true,
     }, { parent: this, dependsOn: [after] });
   }
 }

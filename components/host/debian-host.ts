@@ -52,8 +52,9 @@ export class DebianHost extends pulumi.ComponentResource {
       host: args.access,
       create: "bash -s",
       stdin: script,
-      // @pulumi/command redials without delay (pulumi-command#1238): allow many quick tries.
-      dial: { dialErrorLimit: 60, perDialTimeout: 10 },
+      // @pulumi/command redials without delay (pulumi-command#1238): allow quick tries for a
+      // booting VM, but give up on a host that never answers after 3 minutes, not 10.
+      dial: { dialErrorLimit: 18, perDialTimeout: 10 },
     }, { parent: this, customTimeouts: { create: "10m", update: "10m" } });
   }
 
@@ -64,13 +65,18 @@ export class DebianHost extends pulumi.ComponentResource {
     const script = [
       "set -euo pipefail",
       "export DEBIAN_FRONTEND=noninteractive",
-      preseed ? `debconf-set-selections <<'EOF'\n${preseed}\nEOF` : ":",
-      // Wait for a running apt (unattended-upgrades) instead of failing on the dpkg lock.
-      // </dev/null: this script arrives on stdin, which apt and dpkg must not read from.
-      `install_all() { apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold --no-install-recommends ${packages.join(" ")} </dev/null; }`,
       'log=$(mktemp /run/mailfleet-apt.XXXXXX); trap \'rm -f "$log"\' EXIT',
+      // A fresh cloud VM runs unattended-upgrades at first boot: it holds debconf's database and
+      // dpkg's lock for minutes. Wait for them (10 minutes at most) instead of failing at once.
+      'retry() { local i; for i in $(seq 1 120); do "$@" >>"$log" 2>&1 && return 0; sleep 5; done; tail -n 30 "$log" >&2; return 1; }',
+      preseed ? `printf '%s\\n' '${preseed.split("\n").join("' '")}' >"$log.debconf"\nretry debconf-set-selections "$log.debconf"\nrm -f "$log.debconf"` : ":",
+      // A dpkg run cut off earlier (power loss, a killed apt) blocks every apt-get until it is
+      // finished: finish it first; with nothing pending this is a no-op.
+      // </dev/null: this script arrives on stdin, which apt and dpkg must not read from.
+      "retry dpkg --force-confold --configure -a </dev/null",
+      `install_all() { apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confold --no-install-recommends ${packages.join(" ")} </dev/null; }`,
       // Try the package lists already on the host first; refresh them only if that fails.
-      'if ! install_all >"$log" 2>&1; then',
+      'if ! install_all >>"$log" 2>&1; then',
       '  apt-get update -q -o DPkg::Lock::Timeout=600 </dev/null >>"$log" 2>&1',
       '  install_all >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }',
       "fi",

@@ -11,6 +11,8 @@ export const HOST_PROGRAMS = [
   "/usr/local/sbin/mailfleet-reload",
   "/usr/local/sbin/mailfleet-users",
   "/usr/local/sbin/mailfleet-queue-cleanup",
+  "/usr/local/sbin/mailfleet-drift",
+  "/usr/local/sbin/mailfleet-repair",
   "/etc/mailfleet/reload.d/postfix",
   "/etc/mailfleet/reload.d/dovecot",
   "/etc/mailfleet/reload.d/systemd",

@@ -7,19 +7,27 @@ import { HostAccess, remoteStep } from "./remote";
 
 /** The profiles of files/usr/local/sbin/mailfleet-apply: what is validated and reloaded. */
 export type ApplyProfile = "postfix" | "dovecot" | "tls" | "systemd";
-
-/** A file whose content may be an Output (for example a secret key). */
-export type HostFileInput = Omit<HostFile, "content"> & { content: pulumi.Input<string> };
+/**
+ * A profile, optionally with the bundle's own name when one profile has several bundles
+ * ("postfix smarthost"): the host keeps the last bundle of each name for drift checks and repair.
+ */
+export type ApplyTarget = ApplyProfile | `${ApplyProfile} ${string}`;
 
 /**
- * Installs `files` as one change through `mailfleet-apply PROFILE`. The bundle is the command's
+ * A file whose content may be an Output. `secret`: the content is a secret (a key, a password),
+ * so the step's output is kept secret too.
+ */
+export type HostFileInput = Omit<HostFile, "content"> & { content: pulumi.Input<string>; secret?: boolean };
+
+/**
+ * Installs `files` as one change through `mailfleet-apply PROFILE [NAME]`. The bundle is the command's
  * stdin, so `pulumi preview --diff` shows a changed file as its changed lines, an unchanged set
  * runs nothing, and a secret file makes the whole bundle secret.
  */
 export function installFiles(
   name: string,
   host: HostAccess,
-  profile: ApplyProfile,
+  target: ApplyTarget,
   files: HostFileInput[],
   opts: pulumi.CustomResourceOptions,
   /** Run when the resource is destroyed (e.g. remove files no other step writes). */
@@ -28,5 +36,6 @@ export function installFiles(
   const bundle = pulumi
     .all(files.map((f) => pulumi.output(f.content)))
     .apply((contents) => encodeBundle(files.map((f, i) => ({ ...f, content: contents[i] }))));
-  return remoteStep(name, { host, create: `/usr/local/sbin/mailfleet-apply ${profile}`, stdin: bundle, delete: deleteCommand }, opts);
+  const secret = files.some((f) => f.secret);
+  return remoteStep(name, { host, create: `/usr/local/sbin/mailfleet-apply ${target}`, stdin: bundle, delete: deleteCommand, secret }, opts);
 }

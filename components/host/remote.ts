@@ -45,6 +45,12 @@ export interface RemoteStepArgs {
   stdin?: pulumi.Input<string>;
   /** Run on `pulumi destroy` of this step. */
   delete?: string;
+  /**
+   * stdin carries a secret: whatever the step prints might echo it, so its output is neither
+   * streamed to the operator's terminal nor stored in plain text (logging "none", stdout and
+   * stderr as additional secret outputs).
+   */
+  secret?: boolean;
   dial?: { dialErrorLimit: number; perDialTimeout: number };
 }
 
@@ -60,9 +66,10 @@ export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.Cust
       create: asRoot(args.host, args.create),
       ...(args.delete ? { delete: asRoot(args.host, args.delete) } : {}),
       ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
+      ...(args.secret ? { logging: "none" as const } : {}),
       addPreviousOutputInEnv: false,
     },
-    opts,
+    args.secret ? { ...opts, additionalSecretOutputs: [...(opts.additionalSecretOutputs ?? []), "stdout", "stderr"] } : opts,
   );
 }
 

@@ -57,14 +57,15 @@ export class Postfix extends pulumi.ComponentResource {
    */
   private smarthostCredentials(name: string, args: PostfixArgs, relay: SmarthostArgs, after?: pulumi.Resource[]) {
     const file = pulumi.secret(relay.password).apply((pw) => smarthostCredentials(args.stack, relay.nexthop, relay.username, pw));
-    return installFiles(`${name}-smarthost-credentials`, args.host, "postfix", [{
+    return installFiles(`${name}-smarthost-credentials`, args.host, "postfix smarthost", [{
       path: "/etc/postfix/sasl_passwd",
       owner: "root",
       group: "root",
       mode: "0600",
       kind: "postmap",
       content: pulumi.secret(file.content),
-    }], { parent: this, dependsOn: after }, "rm -f /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db");
+      secret: true,
+    }], { parent: this, dependsOn: after }, "rm -f /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db /var/lib/mailfleet/bundles/postfix-smarthost.bundle");
   }
 
   /** Daily removal of deferred bounces (docs/postfix.md#bounces-and-queue-cleanup). */

@@ -62,7 +62,7 @@ export class SelfSignedCertificate extends pulumi.ComponentResource implements C
     this.notAfter = cert.notAfter;
     this.trustAnchorPem = cert.certPem;
     this.ready = installFiles(`${name}-install`, args.host, "tls", [
-      { path: this.keyFile, owner: "root", group: "root", mode: "0600", kind: "plain", content: pulumi.secret(cert.privateKeyPem) },
+      { path: this.keyFile, owner: "root", group: "root", mode: "0600", kind: "plain", content: pulumi.secret(cert.privateKeyPem), secret: true },
       { path: this.certFile, owner: "root", group: "root", mode: "0644", kind: "plain", content: cert.certPem },
     ], { parent: this, dependsOn: args.dependsOn });
     this.registerOutputs({ certPem: this.certPem, notAfter: this.notAfter });

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { lastReply, swaks } from "../tools/probe";
+import * as YAML from "yaml";
+import { lastReply, openImapSession, swaks } from "../tools/probe";
 import { ProvisionedHost } from "../tools/provisioned";
 import { Override, stackConfig } from "../tools/stack-run";
 import { cannotBootHosts, ssh, sshOk, TestHost } from "../tools/testhost";
@@ -36,7 +37,7 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   it("provisions every resource on the first run", () => {
     assert.equal(p.first.code, 0, p.first.log);
     assert.deepEqual(p.first.summary.operations.map((o) => `${o.op} ${o.name}`).sort(), [
-      "create mail-dovecot-config", "create mail-dovecot-users", "create mail-dovecot-vmail", "create mail-host-bootstrap",
+      "create mail-dovecot-config", "create mail-dovecot-users", "create mail-dovecot-vmail", "create mail-drift-timer", "create mail-host-bootstrap",
       "create mail-host-packages", "create mail-postfix-config", "create mail-tls-cert", "create mail-tls-install",
     ]);
   });
@@ -183,6 +184,40 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     await p.waitInbox("bob@example.test", "e2e-new-alias");
   });
 
+  it("ends a mailbox's open IMAP session when its password changes", async () => {
+    assert.equal(up().code, 0, "back to the stack file's config");
+    const session = openImapSession(host, p.imap.caFile, p.hostname, "bob@example.test", p.passwords["bob@example.test"]);
+    await session.loggedIn;
+    const passwords = { ...p.passwords, "bob@example.test": "bob-new-password-77" };
+    const changed = up({ "mailfleet:mailboxPasswords": { value: YAML.stringify(passwords), secret: true } });
+    assert.equal(changed.code, 0, changed.log);
+    assert.deepEqual(changed.summary.operations.filter((o) => o.op !== "same").map((o) => o.name), ["mail-dovecot-users"]);
+    assert.match(await session.closed, /BYE/, "the session with the old password is still open");
+    const back = up();
+    assert.equal(back.code, 0, back.log);
+  });
+
+  it("archives a removed mailbox's Maildir, so the address given to a new owner starts empty", async () => {
+    const d = swaks(["--server", host.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--from", "someone@external.test", "--to", "carol@example.org", "--header", "Subject: e2e-before-removal"]);
+    assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
+    await p.waitInbox("carol@example.org", "e2e-before-removal");
+    const config = stackConfig(STACK);
+    const without = {
+      "mailfleet:mailboxes": { value: JSON.stringify((config.mailboxes as string[]).filter((m) => m !== "carol@example.org")) },
+      "mailfleet:aliases": { value: JSON.stringify(["info@example.test: alice@example.test", "team@example.org: bob@example.test"]) },
+      "mailfleet:mailboxPasswords": { value: YAML.stringify({ ...p.passwords, "carol@example.org": undefined }), secret: true },
+    };
+    const removed = up(without);
+    assert.equal(removed.code, 0, removed.log);
+    assert.equal(ssh(host, "test -e /var/vmail/example.org/carol").code, 1);
+    assert.equal(sshOk(host, "stat -c '%U %a' /var/vmail/.removed").trim(), "root 700");
+    assert.match(sshOk(host, "grep -rl e2e-before-removal /var/vmail/.removed/example.org/"), /carol\.\d{8}T\d{6}Z\/Maildir/);
+    // The address comes back (for a new owner): an empty INBOX.
+    const readded = up();
+    assert.equal(readded.code, 0, readded.log);
+    assert.deepEqual(p.search("carol@example.org", "e2e-before-removal"), []);
+  });
+
   it("logs no unexpected warnings from Postfix or Dovecot", () => {
     // Expected: Dovecot logs every reload as a warning; dovecot-imapd's postinst restarts Dovecot
     // during apt-get install (systemd's stop is logged by the master or, racing it, by Dovecot's
@@ -192,6 +227,8 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     const expected = [
       /master: Warning: SIGHUP received - reloading configuration/,
       /dovecot\[\d+\]: (master|log\(\d+\)): Warning: Killed with signal 15 \(by pid=\d+ uid=0 code=kill\)/,
+      // doveadm kick ends a session whose password changed (or whose mailbox was removed).
+      /dovecot\[\d+\]: imap\(\d+\): Warning: Killed with signal 15 \(by pid=\d+ uid=0 code=kill\)/,
       /postfix\/cleanup(_submission)?\/?[a-z]*\[\d+\]: warning: file system clock is \d+ seconds? ahead of local clock/,
       /postfix\/cleanup(_submission)?\/?[a-z]*\[\d+\]: warning: resetting file time stamps - this hurts performance/,
     ];

@@ -309,6 +309,11 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
     const spoof = lastReply(swaks(["--server", mx.ipv6, "--port", "25", "--ehlo", "mx.external.test", "--tls", "--auth", "PLAIN",
       "--auth-user", "bob@example.test", "--auth-password", passwords["bob@example.test"], "--from", "carol@example.org", "--to", "alice@example.test", "--quit-after", "RCPT"]));
     assert.equal(spoof, "553 5.7.1 <carol@example.org>: Sender address rejected: not owned by user bob@example.test");
+    // A laptop says "EHLO laptop": refused for an anonymous client, accepted once it authenticated.
+    const laptop = (auth: string[]) => lastReply(swaks(["--server", mx.ipv6, "--port", "25", "--ehlo", "laptop", "--tls", ...auth,
+      "--from", "bob@example.test", "--to", "alice@example.test", "--quit-after", "RCPT"]));
+    assert.match(laptop([]), /^504 5\.5\.2 <laptop>: Helo command rejected: need fully-qualified hostname$/);
+    assert.equal(laptop(["--auth", "PLAIN", "--auth-user", "bob@example.test", "--auth-password", passwords["bob@example.test"]]), "250 2.1.5 Ok");
     assert.equal(up().code, 0);
     const off = swaks(["--server", mx.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--tls", "--quit-after", "EHLO"]);
     assert.ok(!off.replies.some((l) => /AUTH/.test(l)), off.raw);

@@ -2,6 +2,7 @@
 // and dependencies, and where secrets go. What this does not prove: that the commands work on a
 // host (see test/e2e), or anything the Pulumi engine adds (diffs, state encryption).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { Registered, runProgramUnderMocks, walkStrings } from "../tools/mock-program";
@@ -37,6 +38,7 @@ describe("the program's resources", () => {
     assert.deepEqual(tree, [
       "- > mailfleet-mock-test (pulumi:pulumi:Stack)",
       "mail > mail-dovecot (mailfleet:mail:Dovecot)",
+      "mail > mail-drift-timer (command:remote:Command)",
       "mail > mail-host (mailfleet:host:DebianHost)",
       "mail > mail-postfix (mailfleet:mail:Postfix)",
       "mail > mail-tls (mailfleet:tls:SelfSignedCertificate)",
@@ -72,11 +74,23 @@ describe("the program's resources", () => {
       "mail-dovecot-users": "/usr/local/sbin/mailfleet-users 100000",
       "mail-dovecot-config": "/usr/local/sbin/mailfleet-apply dovecot",
       "mail-postfix-config": "/usr/local/sbin/mailfleet-apply postfix",
+      "mail-drift-timer": "/usr/local/sbin/mailfleet-apply systemd mailfleet-drift",
     });
     for (const r of registered.filter((x) => x.type === "command:remote:Command")) {
       assert.equal(r.inputs.addPreviousOutputInEnv, false, `${r.name}: Debian's sshd refuses PULUMI_COMMAND_* Setenv`);
       assert.equal(r.inputs.environment, undefined, r.name);
     }
+  });
+});
+
+describe("the package step", () => {
+  it("is a script bash accepts, which waits for debconf and dpkg locks and finishes an interrupted dpkg", () => {
+    const script = String(custom("mail-host-packages").inputs.stdin);
+    const r = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(script, /^retry debconf-set-selections "\$log\.debconf"$/m);
+    assert.match(script, /^retry dpkg --force-confold --configure -a <\/dev\/null$/m);
+    assert.match(script, /'postfix postfix\/main_mailer_type select Local only' 'postfix postfix\/mailname string mail\.example\.net'/);
   });
 });
 
@@ -87,7 +101,7 @@ describe("secrets", () => {
       const conn = pulumi.runtime.unwrapRpcSecret(r.inputs.connection) as Record<string, unknown>;
       // Exactly these fields: an unknown one makes the provider print the object, key included.
       assert.deepEqual(Object.keys(conn).sort(), ["dialErrorLimit", "host", "hostKey", "perDialTimeout", "port", "privateKey", "user"]);
-      if (r.name === "mail-host-bootstrap") assert.equal(conn.dialErrorLimit, 60);
+      if (r.name === "mail-host-bootstrap") assert.equal(conn.dialErrorLimit, 18);
       assert.match(String(conn.hostKey), /^ssh-ed25519 /);
     }
   });
@@ -99,6 +113,16 @@ describe("secrets", () => {
     const tls = custom("mail-tls-install").inputs.stdin;
     assert.ok(pulumi.runtime.isRpcSecret(tls));
     assert.match(String(pulumi.runtime.unwrapRpcSecret(tls)), /^@@file \/etc\/ssl\/private\/mail\.example\.net\.key 0600 root root plain\n-----BEGIN RSA PRIVATE KEY-----/);
+  });
+
+  it("keeps the output of every step that receives a secret out of logs and plaintext state", () => {
+    const secretSteps = ["mail-dovecot-users", "mail-tls-install"];
+    for (const r of registered.filter((x) => x.type === "command:remote:Command")) {
+      const secret = secretSteps.includes(r.name);
+      assert.equal(r.inputs.logging, secret ? "none" : undefined, `${r.name}: logging`);
+      // @pulumi/command itself always adds "connection" (it holds the SSH key).
+      assert.deepEqual(r.options.additionalSecretOutputs.sort(), (secret ? ["connection", "stderr", "stdout"] : ["connection"]), `${r.name}: additionalSecretOutputs`);
+    }
   });
 
   it("has no plaintext password or private key in any non-secret input", () => {

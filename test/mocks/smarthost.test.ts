@@ -43,7 +43,10 @@ describe("a stack with a smarthost", () => {
     assert.ok(pulumi.runtime.isRpcSecret(creds.stdin));
     assert.match(String(pulumi.runtime.unwrapRpcSecret(creds.stdin)), /^@@file \/etc\/postfix\/sasl_passwd 0600 root root postmap\n/);
     assert.match(String(pulumi.runtime.unwrapRpcSecret(creds.stdin)), /^\[smtp\.provider\.example\]:587 +acme:relay-secret-pw-77$/m);
-    assert.equal(creds.delete, "rm -f /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db");
+    assert.equal(creds.create, "/usr/local/sbin/mailfleet-apply postfix smarthost");
+    assert.equal(creds.logging, "none");
+    assert.ok(step("mail-postfix-smarthost-credentials").options.additionalSecretOutputs.includes("stdout"));
+    assert.equal(creds.delete, "rm -f /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db /var/lib/mailfleet/bundles/postfix-smarthost.bundle");
     const leaks: string[] = [];
     for (const r of registered) walkStrings(r.inputs, (s, secret) => { if (!secret && s.includes(RELAY_PASSWORD)) leaks.push(r.name); });
     assert.deepEqual(leaks, []);

@@ -14,6 +14,8 @@ export interface Registered {
   /** Names of the resources it depends on. */
   dependencies: string[];
   inputs: Record<string, unknown>;
+  /** Resource options from the registration request. */
+  options: { additionalSecretOutputs: string[] };
 }
 
 export async function runProgramUnderMocks(config: Record<string, string>, secretKeys: string[]): Promise<Registered[]> {
@@ -44,6 +46,7 @@ export async function runProgramUnderMocks(config: Record<string, string>, secre
           parentUrn: req.getParent(),
           dependencyUrns: req.getDependenciesList(),
           inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+          options: { additionalSecretOutputs: req.getAdditionalsecretoutputsList() },
         });
       }
       cb(err, res);

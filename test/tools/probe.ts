@@ -1,5 +1,5 @@
 // Real clients against a test host: swaks for SMTP dialogues, curl for IMAP(S).
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 
 export interface Dialogue {
   code: number;
@@ -50,4 +50,37 @@ export async function waitFor<T>(what: string, fn: () => T | undefined, seconds 
     if (Date.now() > end) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+export interface ImapSession {
+  /** Resolves once LOGIN succeeded. */
+  loggedIn: Promise<void>;
+  /** Resolves with everything the server sent when it closes the connection (or after 20 s). */
+  closed: Promise<string>;
+}
+
+/** An IMAPS session held open after LOGIN (openssl s_client), to watch the server end it. */
+export function openImapSession(host: { ipv4: string }, caFile: string, hostname: string, user: string, password: string): ImapSession {
+  const child = spawn("openssl", ["s_client", "-quiet", "-connect", `${host.ipv4}:993`, "-servername", hostname, "-CAfile", caFile, "-verify_return_error"], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  let out = "";
+  let onLogin: () => void = () => undefined;
+  let onFail: (e: Error) => void = () => undefined;
+  const loggedIn = new Promise<void>((resolve, reject) => ((onLogin = resolve), (onFail = reject)));
+  child.stdout.on("data", (d) => {
+    out += d;
+    if (/^a OK/m.test(out)) onLogin();
+    if (/^a (NO|BAD)/m.test(out)) onFail(new Error(`IMAP LOGIN as ${user} failed: ${out}`));
+  });
+  child.stdin.write(`a LOGIN "${user}" "${password}"\r\n`);
+  const timer = setTimeout(() => child.kill(), 20000);
+  const closed = new Promise<string>((resolve) =>
+    child.on("close", () => {
+      clearTimeout(timer);
+      onFail(new Error(`IMAP session as ${user} closed before LOGIN: ${out}`));
+      resolve(out);
+    }),
+  );
+  return { loggedIn, closed };
 }

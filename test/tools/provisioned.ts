@@ -17,12 +17,16 @@ export class ProvisionedHost {
   readonly imap: ImapTarget;
   private readonly statePath: string;
 
-  /** Boots test host `name` at address index `index` and runs the first `up` of `stack`. */
-  constructor(readonly name: string, index: number, readonly stack = "sandbox") {
+  /**
+   * Boots test host `name` at address index `index` and runs the first `up` of `stack`;
+   * `beforeFirstUp` may prepare the fresh host first (a held lock, an interrupted dpkg).
+   */
+  constructor(readonly name: string, index: number, readonly stack = "sandbox", beforeFirstUp?: (host: TestHost) => void) {
     this.hostname = String(stackConfig(stack).hostname);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `mailfleet-${name}-`));
     this.statePath = path.join(this.dir, "state.json");
     this.host = startHost(name, { fqdn: this.hostname, index });
+    beforeFirstUp?.(this.host);
     this.passwords = generatePasswords(stack);
     this.overrides = hostOverrides(this.host, this.passwords);
     this.first = this.up();
