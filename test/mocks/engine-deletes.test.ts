@@ -4,21 +4,13 @@
 // the end of the next one; and a preview that carries out nothing.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { FixtureResource } from "../tools/engine-fixture";
-import { STACK, destroyInProcess, runInChild, runInProcess } from "../tools/engine-harness";
+import { changes, destroyInProcess, runInChild, runInProcess, scratch, STACK } from "../tools/engine-harness";
 import { runStack } from "../tools/stack-run";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-engine-del-"));
-let n = 0;
-const fresh = () => {
-  n++;
-  return { state: path.join(dir, `state-${n}.json`), log: path.join(dir, `log-${n}.txt`) };
-};
-const lines = (log: string) => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []);
-const changes = (ops: Array<{ op: string; name: string }>) => ops.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`);
+const { dir, fresh, lines } = scratch("engine-del");
 const resources = (state: string) => JSON.parse(fs.readFileSync(state, "utf8")).resources as Array<{ urn: string; delete?: boolean }>;
 
 /** A local command logging `create LABEL` / `delete LABEL` (the delete text is stored at create time). */
@@ -145,6 +137,7 @@ describe("the engine double, deletes", () => {
 
   it("previews every planned operation, deletes included, and starts no process at all", async () => {
     const { state, log } = fresh();
+    const n = path.basename(state, ".json");
     const marker = (name: string) => path.join(dir, `ran-${n}-${name}`);
     const touching = (name: string, v: string, extra: Record<string, unknown> = {}): FixtureResource => ({
       kind: "local",

@@ -3,20 +3,12 @@
 // suites), and the options it does not model, which fail the run naming the option.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { parseDuration } from "../tools/engine-goal";
-import { runInChild, runInProcess } from "../tools/engine-harness";
+import { changes, runInChild, runInProcess, scratch } from "../tools/engine-harness";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-engine-opts-"));
-let n = 0;
-const fresh = () => {
-  n++;
-  return { state: path.join(dir, `state-${n}.json`), log: path.join(dir, `log-${n}.txt`) };
-};
-const lines = (log: string) => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []);
-const changes = (ops: Array<{ op: string; name: string }>) => ops.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`);
+const { dir, fresh, lines } = scratch("engine-opts");
 const stored = (state: string, name: string) =>
   (JSON.parse(fs.readFileSync(state, "utf8")).resources as Array<{ urn: string; inputs: Record<string, unknown> }>).find((r) => r.urn.endsWith(`::${name}`));
 

@@ -3,22 +3,13 @@
 // maps the old URN (or the old parent's) to the new one.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { Engine } from "../tools/engine";
 import { FixtureResource } from "../tools/engine-fixture";
-import { runInProcess } from "../tools/engine-harness";
+import { changes, runInProcess, scratch } from "../tools/engine-harness";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-engine-urns-"));
-let n = 0;
-const fresh = () => {
-  n++;
-  return { state: path.join(dir, `state-${n}.json`), log: path.join(dir, `log-${n}.txt`) };
-};
-const lines = (log: string) => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []);
+const { dir, fresh, lines } = scratch("engine-urns");
 const urns = (state: string) => (JSON.parse(fs.readFileSync(state, "utf8")).resources as Array<{ urn: string }>).map((r) => r.urn);
-const changes = (ops: Array<{ op: string; name: string }>) => ops.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`);
 
 /** A local command that logs its create and (stored) delete as `label`. */
 function step(name: string, log: string, extra: Partial<FixtureResource> = {}, label = name): FixtureResource {

@@ -8,26 +8,14 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
+import { fullStack } from "../fixtures/stacks";
 import { Registered, runProgramUnderMocks } from "../tools/mock-program";
 
 const GOLDEN = path.join(__dirname, "..", "golden", "resources.txt");
 let registered: Registered[] = [];
 
 before(async () => {
-  // Every optional resource on: smarthost credentials and the cleanup timer.
-  registered = await runProgramUnderMocks({
-    "mailfleet:hostAddress": "192.0.2.10",
-    "mailfleet:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n-----END OPENSSH PRIVATE KEY-----\n",
-    "mailfleet:sshHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
-    "mailfleet:hostname": "mail.example.net",
-    "mailfleet:domains": '["example.test"]',
-    "mailfleet:mailboxes": '["alice@example.test"]',
-    "mailfleet:mailboxPasswords": "alice@example.test: alice-secret-pw-1",
-    "mailfleet:relayHost": "smtp.provider.example",
-    "mailfleet:relayHostUsername": "acme",
-    "mailfleet:relayHostPassword": "relay-secret-pw-77",
-    "mailfleet:queueCleanupTimer": "true",
-  }, ["mailfleet:sshPrivateKey", "mailfleet:mailboxPasswords", "mailfleet:relayHostPassword"]);
+  registered = await runProgramUnderMocks(fullStack.config, fullStack.secretKeys);
 });
 
 /**

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { fullStack, RELAY_PASSWORD } from "../fixtures/stacks";
 import { Registered, runProgramUnderMocks, walkStrings } from "../tools/mock-program";
 
-const RELAY_PASSWORD = "relay-secret-pw-77";
 let registered: Registered[] = [];
 const step = (name: string) => {
   const r = registered.find((x) => x.name === name);
@@ -15,19 +15,7 @@ const step = (name: string) => {
 };
 
 before(async () => {
-  registered = await runProgramUnderMocks({
-    "mailfleet:hostAddress": "192.0.2.10",
-    "mailfleet:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n-----END OPENSSH PRIVATE KEY-----\n",
-    "mailfleet:sshHostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
-    "mailfleet:hostname": "mail.example.net",
-    "mailfleet:domains": '["example.test"]',
-    "mailfleet:mailboxes": '["alice@example.test"]',
-    "mailfleet:mailboxPasswords": "alice@example.test: alice-secret-pw-1",
-    "mailfleet:relayHost": "smtp.provider.example",
-    "mailfleet:relayHostUsername": "acme",
-    "mailfleet:relayHostPassword": RELAY_PASSWORD,
-    "mailfleet:queueCleanupTimer": "true",
-  }, ["mailfleet:sshPrivateKey", "mailfleet:mailboxPasswords", "mailfleet:relayHostPassword"]);
+  registered = await runProgramUnderMocks(fullStack.config, fullStack.secretKeys);
 });
 
 describe("a stack with a smarthost", () => {

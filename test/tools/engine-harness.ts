@@ -113,3 +113,20 @@ if (require.main === module) {
     process.exit(2);
   });
 }
+
+/** A scratch folder for one test file: numbered state and log paths, and readers for both. */
+export function scratch(prefix: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mailfleet-${prefix}-`));
+  let n = 0;
+  return {
+    dir,
+    fresh: () => {
+      n++;
+      return { state: path.join(dir, `state-${n}.json`), log: path.join(dir, `log-${n}.txt`) };
+    },
+    lines: (log: string) => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []),
+  };
+}
+
+/** The operations of a run that changed something, as "op name". */
+export const changes = (ops: Array<{ op: string; name: string }>) => ops.filter((o) => o.op !== "same").map((o) => `${o.op} ${o.name}`);
