@@ -93,6 +93,23 @@ describe("the engine double, secrets", () => {
     assert.deepEqual(r.loggedSecrets, ["logged"]);
   });
 
+  it("does not take what a secret step printed for a secret: another step printing the same status line is not flagged", async () => {
+    const state = freshState();
+    const status = "printf 'changed /etc/thing\\nreloaded dovecot\\n'";
+    const r = await runInProcess([
+      { kind: "local", name: "secret-step", args: { create: `cat >/dev/null; ${status}`, stdin: { $secret: BUNDLE } }, opts: { additionalSecretOutputs: ["stdout", "stderr"] } },
+      { kind: "local", name: "plain-step", args: { create: status } },
+    ], state);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.secretLeaks, []);
+    // Also on the next run, when the secret step's stored outputs are read back from state.
+    const again = await runInProcess([
+      { kind: "local", name: "secret-step", args: { create: `cat >/dev/null; ${status}`, stdin: { $secret: BUNDLE } }, opts: { additionalSecretOutputs: ["stdout", "stderr"] } },
+      { kind: "local", name: "plain-step", args: { create: `${status}; true` } },
+    ], state);
+    assert.deepEqual(again.secretLeaks, []);
+  });
+
   it("flags a step that prints one line of a PEM key body, but not the PEM armor alone", async () => {
     const r = await runInProcess([
       { kind: "local", name: "key-line", args: { create: "sed -n 3p", stdin: { $secret: PEM } } },

@@ -146,7 +146,7 @@ export class Engine {
     for (const o of this.olds) {
       this.fate.set(o, "live");
       this.secrets.addFrom(o.inputs);
-      this.secrets.addFrom(o.outputs);
+      this.secrets.addFrom(withoutPrintedOutput(o.outputs));
     }
   }
 
@@ -332,7 +332,7 @@ export class Engine {
       else if (k in out && !isSecret(out[k])) out[k] = makeSecret(out[k]);
     }
     for (const [k, v] of Object.entries(out)) if (!isSecret(v) && isSecret(inputs[k])) out[k] = makeSecret(v);
-    this.secrets.addFrom(out);
+    this.secrets.addFrom(withoutPrintedOutput(out));
     return out;
   }
 
@@ -546,4 +546,14 @@ export function deleteOrder(doomed: ResourceState[], state: ResourceState[]): Re
     out.push(left.splice(free < 0 ? 0 : free, 1)[0]);
   }
   return out;
+}
+
+/**
+ * Outputs that are secrets to look for elsewhere: not what a command printed. A step's
+ * stdout/stderr kept secret (additionalSecretOutputs) may echo a secret, which is known from its
+ * inputs anyway; its other lines ("reloaded dovecot") are no secret other steps could leak.
+ */
+function withoutPrintedOutput(outputs: Props): Props {
+  const { stdout: _stdout, stderr: _stderr, ...rest } = outputs as Props & { stdout?: unknown; stderr?: unknown };
+  return rest;
 }
