@@ -46,7 +46,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   },
   sshHostKey: {
     type: "string",
-    description: 'The host\'s SSH public host key, pinned: "ssh-ed25519 AAAA..." (ssh-keyscan -t ed25519 HOST, without the host field).',
+    description: 'The host\'s SSH public host key, pinned: "ssh-ed25519 AAAA..." (ssh-keyscan -t ed25519 HOST, without the host field); Ed25519 or ECDSA, not ssh-rsa.',
   },
   hostname: {
     type: "string",

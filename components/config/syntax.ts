@@ -209,9 +209,18 @@ function formatIPv6(bytes: number[]): string {
 
 const HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/;
 
-/** A pinned SSH host key as in known_hosts, without host names or comment. */
+/**
+ * A pinned SSH host key as in known_hosts, without host names or comment. Not "ssh-rsa":
+ * @pulumi/command offers only the pinned key's own type as host key algorithm, and for RSA that
+ * is the SHA-1 signature OpenSSH servers refuse since 8.8 (Debian 12 ships 9.2).
+ */
 export function checkHostKey(value: string): string | undefined {
-  if (HOST_KEY.test(value)) return undefined;
+  if (HOST_KEY.test(value)) {
+    if (value.startsWith("ssh-rsa ")) {
+      return "is an RSA host key, which @pulumi/command can only verify with SHA-1 signatures that Debian 12's sshd refuses; pin the host's Ed25519 or ECDSA key instead (ssh-keyscan -t ed25519 HOST)";
+    }
+    return undefined;
+  }
   const parts = value.trim().split(/\s+/);
   if (parts.length >= 2 && HOST_KEY.test(`${parts[0]} ${parts[1]}`)) {
     return `has extra fields; use only "${parts[0]} ${parts[1].slice(0, 12)}..." (key type and base64 key, no comment)`;

@@ -106,7 +106,11 @@ export async function runSsh(conn: Connection, commandText: string, stdin: strin
     const args = [
       "-p", String(port), "-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
       "-o", `ConnectTimeout=${conn.perDialTimeout ?? 15}`,
-      ...(conn.hostKey ? ["-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes"] : ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"]),
+      // @pulumi/command 1.2.1 (remote/connection.go) offers only the pinned key's own type as host
+      // key algorithm: for an "ssh-rsa" pin that is SHA-1 RSA, which OpenSSH >= 8.8 servers refuse.
+      ...(conn.hostKey
+        ? ["-o", `HostKeyAlgorithms=${conn.hostKey.split(" ")[0]}`, "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes"]
+        : ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"]),
       `${conn.user ?? "root"}@${conn.host}`, "--", commandText,
     ];
     const limit = conn.dialErrorLimit ?? 10;

@@ -270,6 +270,13 @@ describe("readConfig", () => {
     it(name, () => assert.deepEqual(problems({ ...base(), ...change }), expected));
   }
 
+  it("fails on an ssh-rsa host key pin, which the provider could only check with SHA-1", () => {
+    const rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7";
+    assert.deepEqual(problems({ ...base(), "mailfleet:sshHostKey": rsa }), [
+      `mailfleet:sshHostKey: "${rsa}" is an RSA host key, which @pulumi/command can only verify with SHA-1 signatures that Debian 12's sshd refuses; pin the host's Ed25519 or ECDSA key instead (ssh-keyscan -t ed25519 HOST)`,
+    ]);
+  });
+
   const yamlCases: Array<[string, string, string]> = [
     ["fails on a YAML anchor and alias in the password map", "john@example.com: &pw long-password-1\nmary@example.org: *pw\n", "carries a YAML anchor (&name), which is not part of the password; quote the password"],
     ["fails on a YAML tag in the password map", "john@example.com: !!str long-password-1\nmary@example.org: another-long-pw\n", "carries a YAML tag (!...), which changes how the password is read; quote the password without a tag"],
