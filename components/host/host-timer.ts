@@ -53,6 +53,9 @@ export function hostTimer(name: string, args: HostTimerArgs, opts: pulumi.Custom
   const service = `/etc/systemd/system/${args.unit}.service`;
   const timer = `/etc/systemd/system/${args.unit}.timer`;
   if (!/^mailfleet-[a-z0-9-]+$/.test(args.unit)) throw new Error(`timer unit "${args.unit}" must be named mailfleet-<job>`);
-  return installFiles(name, args.host, `systemd ${args.unit}`, timerUnits(args), opts,
-    `bash -c 'systemctl disable --now ${args.unit}.timer; rm -f ${service} ${timer} /var/lib/mailfleet/bundles/systemd-${args.unit}.bundle; systemctl daemon-reload'`);
+  return installFiles(name, args.host, `systemd ${args.unit}`, timerUnits(args), opts, [
+    `systemctl disable --now ${args.unit}.timer`,
+    `rm -f ${service} ${timer}`,
+    "systemctl daemon-reload",
+  ]);
 }

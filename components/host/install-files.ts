@@ -30,12 +30,19 @@ export function installFiles(
   target: ApplyTarget,
   files: HostFileInput[],
   opts: pulumi.CustomResourceOptions,
-  /** Run when the resource is destroyed (e.g. remove files no other step writes). */
-  deleteCommand?: string,
+  /**
+   * Shell commands run when the resource is destroyed (e.g. remove files no other step writes),
+   * before the host's copy of the bundle is removed. No single quotes: they run in bash -c '...'.
+   */
+  onDelete: string[] = [],
 ): command.remote.Command {
   const bundle = pulumi
     .all(files.map((f) => pulumi.output(f.content)))
     .apply((contents) => encodeBundle(files.map((f, i) => ({ ...f, content: contents[i] }))));
   const secret = files.some((f) => f.secret);
-  return remoteStep(name, { host, create: `/usr/local/sbin/mailfleet-apply ${target}`, stdin: bundle, delete: deleteCommand, secret }, opts);
+  // The host keeps the last bundle of each name for drift checks (docs/drift.md): it goes too.
+  const kept = `/var/lib/mailfleet/bundles/${target.replace(" ", "-")}.bundle`;
+  const steps = [...onDelete, `rm -f ${kept}`];
+  if (steps.some((s) => s.includes("'"))) throw new Error(`${name}: a delete command may not contain a single quote`);
+  return remoteStep(name, { host, create: `/usr/local/sbin/mailfleet-apply ${target}`, stdin: bundle, delete: `bash -c '${steps.join("; ")}'`, secret }, opts);
 }

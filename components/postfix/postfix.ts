@@ -9,6 +9,17 @@ import { HostAccess } from "../host/remote";
 import { postfixFiles, smarthostCredentials } from "./render";
 import { PostfixSettings } from "./settings";
 
+/**
+ * On `pulumi destroy` the host keeps serving mail with its last configuration, but the smarthost
+ * password file goes (its own step, deleted after this one): main.cf stops naming it first, so
+ * Postfix never points at a missing map. Outbound mail then waits in the queue at the smarthost
+ * (no login), rather than leaving from this host's address. See README "Removing a stack".
+ */
+const RELEASE_SMARTHOST_LOGIN = [
+  "postconf -X smtp_sasl_auth_enable smtp_sasl_password_maps smtp_sasl_security_options smtp_sasl_tls_security_options",
+  "{ postfix reload 2>/dev/null || true; }",
+];
+
 /** The smarthost with its credentials; the password must be a secret. */
 export interface SmarthostArgs {
   /** Postfix next-hop form, `[host]:port`. */
@@ -46,7 +57,7 @@ export class Postfix extends pulumi.ComponentResource {
     this.configured = installFiles(`${name}-config`, host, "postfix", postfixFiles(settings), {
       parent: this,
       dependsOn: credentials ? [...(dependsOn ?? []), credentials] : dependsOn,
-    });
+    }, RELEASE_SMARTHOST_LOGIN);
     if (args.queueCleanupTimer) this.cleanupTimer(name, args);
     this.registerOutputs({});
   }
@@ -65,7 +76,7 @@ export class Postfix extends pulumi.ComponentResource {
       kind: "postmap",
       content: pulumi.secret(file.content),
       secret: true,
-    }], { parent: this, dependsOn: after }, "rm -f /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db /var/lib/mailfleet/bundles/postfix-smarthost.bundle");
+    }], { parent: this, dependsOn: after }, ["rm -f /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db"]);
   }
 
   /** Daily removal of deferred bounces (docs/postfix.md#bounces-and-queue-cleanup). */

@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { after, describe, it } from "node:test";
+import { removeStaleKeyDirs } from "../tools/engine-exec";
 import { runInChild, runInProcess } from "../tools/engine-harness";
 import { SIG_KEY, SECRET_SIG } from "../tools/engine-state";
 import { secretComponents } from "../tools/engine-secrets";
@@ -142,5 +144,18 @@ describe("the engine double, secrets", () => {
     assert.ok(!secretComponents(PEM).some((c) => /^-----[A-Z ]+-----$/.test(c)), "PEM armor lines are public");
     assert.ok(secretComponents(PEM).includes("MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu"));
     assert.deepEqual(secretComponents("ab"), []);
+  });
+});
+
+describe("the engine double, leftovers", () => {
+  it("removes the key folder of a double that was killed before it could clean up", () => {
+    const dead = spawnSync(process.execPath, ["-e", "process.exit(0)"]).pid!;
+    const stale = fs.mkdtempSync(path.join(os.tmpdir(), `mailfleet-ssh-${dead}-`));
+    fs.writeFileSync(path.join(stale, "key"), "-----BEGIN OPENSSH PRIVATE KEY-----\nstale\n", { mode: 0o600 });
+    const mine = fs.mkdtempSync(path.join(os.tmpdir(), `mailfleet-ssh-${process.pid}-`));
+    removeStaleKeyDirs();
+    assert.equal(fs.existsSync(stale), false, "a dead run's private key is still on disk");
+    assert.equal(fs.existsSync(mine), true, "a live run's key folder was removed");
+    fs.rmSync(mine, { recursive: true, force: true });
   });
 });

@@ -95,7 +95,8 @@ export const MODELLED_CONNECTION_FIELDS = ["host", "port", "user", "privateKey",
  * `onSession` is called for every SSH session opened.
  */
 export async function runSsh(conn: Connection, commandText: string, stdin: string | undefined, timeout: number | undefined, onSession: () => void): Promise<ProcessResult> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-ssh-"));
+  removeStaleKeyDirs();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mailfleet-ssh-${process.pid}-`));
   const deadline = timeout ? Date.now() + timeout * 1000 : undefined;
   try {
     const keyFile = path.join(dir, "key");
@@ -128,5 +129,27 @@ export async function runSsh(conn: Connection, commandText: string, stdin: strin
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The private key is written to a folder of its own for OpenSSH's -i and removed after the
+ * session; a double killed meanwhile (SIGKILL, a CI time-out) cannot remove it, so every run
+ * removes the folders of processes that no longer exist.
+ */
+export function removeStaleKeyDirs(): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const m = /^mailfleet-ssh-(\d+)-/.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

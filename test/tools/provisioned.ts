@@ -45,6 +45,16 @@ export class ProvisionedHost {
     return run;
   }
 
+  /** `pulumi preview` of the stack with overrides: plans, runs nothing. */
+  preview(extra: Record<string, Override> = {}): StackRun {
+    return runStack("preview", this.stack, { ...this.overrides, ...extra }, this.statePath);
+  }
+
+  /** `pulumi destroy`: deletes every resource with the connection stored at its creation. */
+  destroy(extra: Record<string, Override> = {}): StackRun {
+    return runStack("destroy", this.stack, { ...this.overrides, ...extra }, this.statePath);
+  }
+
   /** Authenticated submission: 587 with STARTTLS (PLAIN) or 465 with implicit TLS (LOGIN), certificate verified. */
   submit(port: 587 | 465, user: string, from: string, to: string, extra: string[] = []): Dialogue {
     return swaks([
