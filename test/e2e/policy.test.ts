@@ -9,7 +9,9 @@
 // Does not prove: DNSBL/postscreen behaviour (no DNS here; rendering is checked in test/unit) or
 // delivery across the Internet.
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { lastReply, swaks, waitFor } from "../tools/probe";
@@ -340,5 +342,52 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
     const again = up(relay);
     assert.deepEqual([...new Set(again.summary.operations.map((o) => o.op))], ["same"]);
     assert.equal(again.summary.sshSessions, 0);
+  });
+  it("verifies a named smarthost's certificate against the system CAs and never logs in to an impostor", async () => {
+    // A resolver for the test network (dnsmasq on this machine's bridge address, answering only
+    // for the provider's name) and a test CA the mail host trusts like a public one.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailfleet-ca-"));
+    const dns = spawn("dnsmasq", ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
+      `--listen-address=${mx.gateway4}`, `--address=/smtp.provider.test/${provider.ipv4}`, `--address=/smtp.provider.test/${provider.ipv6}`,
+      "--log-facility=-", "--user=root"], { stdio: "ignore" });
+    try {
+      const openssl = (...args: string[]) => {
+        const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+      };
+      openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mailfleet test CA", "-keyout", "ca.key", "-out", "ca.crt");
+      openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=smtp.provider.test", "-keyout", "p.key", "-out", "p.csr");
+      fs.writeFileSync(path.join(dir, "san.cnf"), "subjectAltName=DNS:smtp.provider.test\n");
+      openssl("x509", "-req", "-in", "p.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "p.crt");
+      sshOk(mx, "cat >/usr/local/share/ca-certificates/mailfleet-test-ca.crt && update-ca-certificates >/dev/null", fs.readFileSync(path.join(dir, "ca.crt"), "utf8"));
+      // Debian's postfix copies resolv.conf into its chroot when it starts.
+      sshOk(mx, `echo 'nameserver ${mx.gateway4}' >/etc/resolv.conf && systemctl restart postfix@-`);
+      const relay = {
+        "mailfleet:relayHost": { value: "smtp.provider.test:587" },
+        "mailfleet:relayHostUsername": { value: "relayuser" },
+        "mailfleet:relayHostPassword": { value: relayPassword, secret: true },
+      };
+      assert.equal(up(relay).code, 0);
+      assert.equal(sshOk(mx, "postmap -q '[smtp.provider.test]:587' hash:/etc/postfix/tls_policy").trim(), "secure match=smtp.provider.test");
+      const aBefore = Number(sshOk(provider, "journalctl -q --no-pager -u postfix@- | grep -c 'sasl_username=relayuser' || true").trim());
+
+      // The provider still presents its self-signed certificate: the mail waits, the password stays home.
+      const impostor = p.submitMessage("alice@example.test", "victim@external.test", "From: alice@example.test\nTo: victim@external.test\nSubject: to-impostor\n\nx\n");
+      assert.match(lastReply(impostor), /^250 2\.0\.0 Ok: queued as /, impostor.raw);
+      await waitFor("the deferral for an unverified certificate", () =>
+        /to=<victim@external\.test>, relay=smtp\.provider\.test\[[^\]]+\]:587, .*status=deferred \(Server certificate not verified\)/.test(sshOk(mx, "journalctl -q --no-pager -u postfix@-")) ? true : undefined, 30);
+      assert.equal(Number(sshOk(provider, "journalctl -q --no-pager -u postfix@- | grep -c 'sasl_username=relayuser' || true").trim()), aBefore, "logged in to an unverified server");
+
+      // The CA-signed certificate for the name: the queued mail leaves over verified TLS.
+      sshOk(provider, "cat >/etc/ssl/private/provider.key && chmod 600 /etc/ssl/private/provider.key", fs.readFileSync(path.join(dir, "p.key"), "utf8"));
+      sshOk(provider, "cat >/etc/ssl/certs/provider.crt && postfix reload", fs.readFileSync(path.join(dir, "p.crt"), "utf8"));
+      sshOk(mx, "postqueue -f");
+      await waitFor("the message at the provider", () => (/Subject: to-impostor/.test(sshOk(provider, "cat /var/mail/victim 2>/dev/null || true")) ? true : undefined), 30);
+      assert.match(sshOk(mx, "journalctl -q --no-pager -u postfix@-"), /Verified TLS connection established to smtp\.provider\.test\[[^\]]+\]:587/);
+    } finally {
+      dns.kill();
+      sshOk(mx, "rm -f /usr/local/share/ca-certificates/mailfleet-test-ca.crt && update-ca-certificates --fresh >/dev/null; echo 'nameserver 127.0.0.1' >/etc/resolv.conf");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -103,6 +103,18 @@ describe("production paths", { skip: why }, () => {
     authorize(harness);
   });
 
+  it("removes the old key and certificate when the host name changes", () => {
+    const old = { key: "/etc/ssl/private/mail.mailfleet.test.key", crt: "/etc/ssl/certs/mail.mailfleet.test.crt" };
+    const renamed = p.up({ "mailfleet:hostname": { value: "mx2.mailfleet.test" } });
+    assert.equal(renamed.code, 0, renamed.log);
+    assert.equal(sshOk(host, "stat -c '%U:%G %a' /etc/ssl/private/mx2.mailfleet.test.key /etc/ssl/certs/mx2.mailfleet.test.crt").trim(), "root:root 600\nroot:root 644");
+    assert.equal(ssh(host, `ls ${old.key} ${old.crt}`).code, 2, "the old key is still on the host");
+    assert.equal(sshOk(host, "postconf -h smtpd_tls_chain_files").trim(), "/etc/ssl/private/mx2.mailfleet.test.key, /etc/ssl/certs/mx2.mailfleet.test.crt");
+    assert.equal(sshOk(host, "/usr/local/sbin/mailfleet-drift").trim(), "no drift");
+    assert.equal(p.up().code, 0);
+    assert.equal(ssh(host, "ls /etc/ssl/private/mx2.mailfleet.test.key").code, 2);
+  });
+
   it("destroys the stack: the smarthost password and timers go, and main.cf never points at a missing map", () => {
     const relay = {
       "mailfleet:relayHost": { value: "[192.0.2.1]:587" },
