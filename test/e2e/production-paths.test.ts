@@ -110,7 +110,8 @@ describe("production paths", { skip: why }, () => {
     assert.equal(sshOk(host, "stat -c '%U:%G %a' /etc/ssl/private/mx2.mailfleet.test.key /etc/ssl/certs/mx2.mailfleet.test.crt").trim(), "root:root 600\nroot:root 644");
     assert.equal(ssh(host, `ls ${old.key} ${old.crt}`).code, 2, "the old key is still on the host");
     assert.equal(sshOk(host, "postconf -h smtpd_tls_chain_files").trim(), "/etc/ssl/private/mx2.mailfleet.test.key, /etc/ssl/certs/mx2.mailfleet.test.crt");
-    assert.equal(sshOk(host, "/usr/local/sbin/mailfleet-drift").trim(), "no drift");
+    const drift = ssh(host, "/usr/local/sbin/mailfleet-drift");
+    assert.equal(drift.stdout.trim(), "no drift", drift.stderr);
     assert.equal(p.up().code, 0);
     assert.equal(ssh(host, "ls /etc/ssl/private/mx2.mailfleet.test.key").code, 2);
   });
