@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     await logins(2);
     console.log("IMAP LOGIN over IMAPS (time from LOGIN to OK; TLS handshake excluded)");
     console.log(`  SHA512-CRYPT rounds=5000 (sandbox)   ${stats(await logins(20))}`);
-    const input = Object.entries(passwords).map(([a, p]) => `${a}\t${p}\n`).join("");
+    const input = `${Object.entries(passwords).map(([a, p]) => `${a}\t${p}\n`).join("")}@@done ${Object.keys(passwords).length}\n`;
     sshOk(host, "/usr/local/sbin/mailfleet-users 100000", input);
     await logins(2);
     console.log(`  SHA512-CRYPT rounds=100000 (default) ${stats(await logins(20))}   (target < 100 ms)`);

@@ -1,5 +1,6 @@
 // Section: virtual aliases (forwarding) and the postmaster address.
 import { MailIdentity } from "./identity";
+import { ROLE_ADDRESSES } from "../postfix/role-addresses";
 import { isRoleAddress, postmasterProblem } from "./invariants";
 import { Mailboxes } from "./mailboxes";
 import { ConfigReader, k, show } from "./reader";
@@ -36,7 +37,9 @@ export function readAliases(r: ConfigReader, identity: MailIdentity, boxes: Mail
       }
     }
   }
-  const bySource = new Map(aliases.map((a) => [a.source, a]));
+  const postmaster = readPostmaster(r, identity, boxes, index);
+  // The generated postmaster@/abuse@ aliases take part in loops too (postmaster: team@, team@: abuse@).
+  const bySource = new Map([...generatedRoleAliases(identity, mailbox, index, postmaster), ...aliases].map((a) => [a.source, a]));
   for (const a of aliases) {
     // (an alias whose targets were all invalid has been reported already)
     if (!a.targets.length) continue;
@@ -48,7 +51,6 @@ export function readAliases(r: ConfigReader, identity: MailIdentity, boxes: Mail
       r.bad(whereOf(a), `alias ${show(a.source)} is part of a loop (${loop.join(" -> ")}): Postfix defers mail to it again and again instead of delivering; remove one link of the loop`);
     }
   }
-  const postmaster = readPostmaster(r, identity, boxes, index);
   return { aliases, postmaster };
 }
 
@@ -84,6 +86,14 @@ function readAlias(r: ConfigReader, identity: MailIdentity, mailbox: ReadonlySet
     return { source, targets: targets.filter((t) => t !== source) };
   }
   return { source, targets };
+}
+
+/** postmaster@ and abuse@ of every hosted domain that has no alias or mailbox of that name. */
+function generatedRoleAliases(identity: MailIdentity, mailbox: ReadonlySet<string>, explicit: ReadonlyMap<string, number>, postmaster: string): Alias[] {
+  if (postmaster === "") return [];
+  return identity.domains.flatMap((d) => ROLE_ADDRESSES.map((role) => `${role}@${d}`))
+    .filter((a) => !mailbox.has(a) && !explicit.has(a))
+    .map((source) => ({ source, targets: [postmaster] }));
 }
 
 /** The alias path from `start` back to itself, if there is one. */

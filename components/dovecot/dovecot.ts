@@ -62,7 +62,8 @@ export class Dovecot extends pulumi.ComponentResource {
   private users(name: string, args: DovecotArgs, after: pulumi.Resource): command.remote.Command {
     const lines = pulumi
       .all(args.mailboxes.map((m) => pulumi.output(m.password)))
-      .apply((passwords) => args.mailboxes.map((m, i) => `${m.address}\t${passwords[i]}\n`).join(""));
+      // "@@done COUNT" proves the list arrived whole: a cut-off list would lock out every mailbox after the cut.
+      .apply((passwords) => `${args.mailboxes.map((m, i) => `${m.address}\t${passwords[i]}\n`).join("")}@@done ${args.mailboxes.length}\n`);
     return remoteStep(`${name}-users`, {
       host: args.host,
       create: `/usr/local/sbin/mailfleet-users ${args.purgeRemovedMailboxes ? "--purge " : ""}${args.passwordHashRounds}`,

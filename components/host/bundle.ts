@@ -23,13 +23,13 @@ const BUNDLE_MARK = "@@";
 /**
  * Serialises files for the host-side installer (files/usr/local/sbin/mailfleet-apply): a
  * header line per file, the content as text (so `pulumi preview --diff` shows a changed file as its
- * changed lines), and an end line. Content lines may not start with the marker.
+ * changed lines), and an end line; then "@@done COUNT". Content lines may not start with the marker.
  */
 export function encodeBundle(files: HostFile[]): string {
   const seen = new Set<string>();
   let out = "";
   for (const f of files) {
-    if (!/^\/[A-Za-z0-9._\/-]+$/.test(f.path)) throw new Error(`bad host path ${f.path}`);
+    if (!/^\/[A-Za-z0-9._\/-]+$/.test(f.path) || /\/\/|\/\.\.?(\/|$)/.test(f.path)) throw new Error(`bad host path ${f.path}`);
     if (seen.has(f.path)) throw new Error(`file ${f.path} appears twice in one bundle`);
     seen.add(f.path);
     if (!/^0[0-7]{3}$/.test(f.mode)) throw new Error(`bad mode ${f.mode} for ${f.path}`);
@@ -38,5 +38,6 @@ export function encodeBundle(files: HostFile[]): string {
     if (f.content.split("\n").some((l) => l.startsWith(BUNDLE_MARK))) throw new Error(`content of ${f.path} has a line starting with ${BUNDLE_MARK}`);
     out += `${BUNDLE_MARK}file ${f.path} ${f.mode} ${f.owner} ${f.group} ${f.kind}\n${f.content}${BUNDLE_MARK}end\n`;
   }
-  return out;
+  // The count line tells the host the bundle arrived whole (an interrupted stdin ends early).
+  return `${out}${BUNDLE_MARK}done ${files.length}\n`;
 }

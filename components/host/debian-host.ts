@@ -52,8 +52,9 @@ export class DebianHost extends pulumi.ComponentResource {
       host: args.access,
       create: "bash -s",
       stdin: script,
-      // @pulumi/command redials without delay (pulumi-command#1238): allow quick tries for a
-      // booting VM, but give up on a host that never answers after 3 minutes, not 10.
+      // @pulumi/command 1.2.1 retries every failed dial, waiting from 100 ms up to 5 s between
+      // tries: 18 tries of at most 10 s wait for a booting VM but give up on a host that never
+      // answers after about 4 minutes (60 tries took over 10), naming the address it dialled.
       dial: { dialErrorLimit: 18, perDialTimeout: 10 },
     }, { parent: this, customTimeouts: { create: "10m", update: "10m" } });
   }

@@ -7,10 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 export interface HostAccess {
   /** IP address or DNS name. */
   address: pulumi.Input<string>;
-  /** @default 22 */
-  port?: pulumi.Input<number>;
-  /** @default "root" */
-  user?: string;
+  /** SSH port. */
+  port: pulumi.Input<number>;
+  /** Login user: root, or a user with passwordless sudo. */
+  user: string;
   /** Must be a secret Output (pulumi.secret or config.requireSecret). */
   privateKey: pulumi.Input<string>;
   /** Pinned host key, "ssh-ed25519 AAAA..."; without it @pulumi/command does not check the host. */
@@ -24,8 +24,8 @@ export interface HostAccess {
 export function connectionOf(host: HostAccess, dial?: { dialErrorLimit: number; perDialTimeout: number }): command.types.input.remote.ConnectionArgs {
   return {
     host: host.address,
-    port: host.port ?? 22,
-    user: host.user ?? "root",
+    port: host.port,
+    user: host.user,
     privateKey: pulumi.secret(host.privateKey),
     hostKey: host.hostKey,
     ...(dial ?? {}),
@@ -34,7 +34,7 @@ export function connectionOf(host: HostAccess, dial?: { dialErrorLimit: number; 
 
 /** Commands run as root: directly, or through passwordless sudo for another login. */
 export function asRoot(host: HostAccess, commandText: string): string {
-  return (host.user ?? "root") === "root" ? commandText : `sudo -n ${commandText}`;
+  return host.user === "root" ? commandText : `sudo -n ${commandText}`;
 }
 
 export interface RemoteStepArgs {

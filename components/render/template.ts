@@ -13,6 +13,8 @@ export const TEMPLATE_DIR = path.join(__dirname, "..", "..", "templates");
 export function renderTemplate(hostPath: string, vars: Record<string, string>): string {
   const file = path.join(TEMPLATE_DIR, `${hostPath.replace(/^\//, "")}.tmpl`);
   const template = fs.readFileSync(file, "utf8");
+  // Checked on the template, not the output: a value (a password, an address) may contain braces.
+  if (/\{\{|\}\}/.test(template.replace(/\{\{[a-zA-Z0-9_]+\}\}/g, ""))) throw new Error(`template ${file}: malformed placeholder`);
   const used = new Set<string>();
   const out = template.replace(/\{\{([a-zA-Z0-9_]+)\}\}/g, (_, name: string) => {
     if (!(name in vars)) throw new Error(`template ${file}: no value for {{${name}}}`);
@@ -21,7 +23,6 @@ export function renderTemplate(hostPath: string, vars: Record<string, string>): 
   });
   const unused = Object.keys(vars).filter((n) => !used.has(n));
   if (unused.length) throw new Error(`template ${file}: unused values ${unused.join(", ")}`);
-  if (/\{\{|\}\}/.test(out)) throw new Error(`template ${file}: malformed placeholder left after rendering`);
   return out;
 }
 

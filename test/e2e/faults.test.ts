@@ -106,8 +106,8 @@ describe("faults during an apply", { skip: why }, () => {
     const virtual = file("/etc/postfix/virtual");
     // B adds an alias and a main.cf comment, so the run swaps a map and its .db and reloads.
     const mainCf = file("/etc/postfix/main.cf");
-    bundleA = `@@file /etc/postfix/virtual 0644 root root postmap\n${virtual}@@end\n@@file /etc/postfix/main.cf 0644 root root plain\n${mainCf}@@end\n`;
-    bundleB = `@@file /etc/postfix/virtual 0644 root root postmap\n${virtual}${PROBE}  bob@example.test\n@@end\n@@file /etc/postfix/main.cf 0644 root root plain\n${mainCf}# fault test\n@@end\n`;
+    bundleA = `@@file /etc/postfix/virtual 0644 root root postmap\n${virtual}@@end\n@@file /etc/postfix/main.cf 0644 root root plain\n${mainCf}@@end\n@@done 2\n`;
+    bundleB = `@@file /etc/postfix/virtual 0644 root root postmap\n${virtual}${PROBE}  bob@example.test\n@@end\n@@file /etc/postfix/main.cf 0644 root root plain\n${mainCf}# fault test\n@@end\n@@done 2\n`;
   });
 
   after(() => p?.stop());
@@ -126,7 +126,7 @@ describe("faults during an apply", { skip: why }, () => {
     sshOk(host, "systemd-run --unit=squat-2526 perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 2526, Listen => 1, ReuseAddr => 1) or die; sleep 600'"
       + " && for i in $(seq 1 50); do grep -qi ':09DE 00000000:0000 0A' /proc/net/tcp && break; sleep 0.1; done");
     const masterCf = `${file("/etc/postfix/master.cf")}2526      inet  n       -       y       -       -       smtpd\n`;
-    const r = apply(`@@file /etc/postfix/master.cf 0644 root root plain\n${masterCf}@@end\n`);
+    const r = apply(`@@file /etc/postfix/master.cf 0644 root root plain\n${masterCf}@@end\n@@done 1\n`);
     sshOk(host, "systemctl stop squat-2526");
     assert.equal(r.code, 1);
     assert.match(r.stderr, /postfix did not come back after the change; the previous files are restored/);
@@ -211,6 +211,31 @@ describe("faults during an apply", { skip: why }, () => {
     sshOk(host, "postqueue -f");
     assert.match(sshOk(host, "for i in $(seq 1 50); do grep -rl 'Subject: mailfleet: mail.mailfleet.test differs' /var/vmail/example.test/alice/Maildir/new/ 2>/dev/null && break; sleep 0.2; done"), /Maildir\/new\//);
     assert.equal(sshOk(host, "/usr/local/sbin/mailfleet-drift").trim(), "no drift");
+  });
+
+  it("refuses a bundle or a mailbox list cut off while it was being sent, and changes nothing", () => {
+    const before = sshOk(host, "sha256sum /etc/postfix/virtual /etc/postfix/main.cf /etc/dovecot/users");
+    // Cut after the first file: without the "@@done 2" line it is not taken for a one-file bundle.
+    const cut = bundleB.slice(0, bundleB.indexOf("@@file /etc/postfix/main.cf"));
+    const r = apply(cut);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bundle truncated after 1 files \(no '@@done 1' line\), nothing changed/);
+    const users = Object.entries(p.passwords).map(([a, pw]) => `${a}\t${pw}\n`).join("");
+    const u = ssh(host, "/usr/local/sbin/mailfleet-users 5000", users.split("\n").slice(0, 1).join("\n") + "\n");
+    assert.notEqual(u.code, 0);
+    assert.match(u.stderr, /the mailbox list is truncated \(no @@done line, or a wrong count\), nothing changed/);
+    assert.equal(sshOk(host, "sha256sum /etc/postfix/virtual /etc/postfix/main.cf /etc/dovecot/users"), before);
+  });
+
+  it("finishes archiving a removed mailbox that a killed run left behind", () => {
+    // What a run killed between writing /etc/dovecot/users and moving the Maildir leaves: the list.
+    sshOk(host, "install -d -o vmail -g vmail /var/vmail/example.test/ghost/Maildir/new && echo 'Subject: ghost-mail' >/var/vmail/example.test/ghost/Maildir/new/1 && echo ghost@example.test >/var/lib/mailfleet/users.retire");
+    const list = `${Object.entries(p.passwords).map(([a, pw]) => `${a}\t${pw}\n`).join("")}@@done ${Object.keys(p.passwords).length}\n`;
+    const r = ssh(host, "/usr/local/sbin/mailfleet-users 5000", list);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(ssh(host, "test -e /var/vmail/example.test/ghost").code, 1, "the Maildir is still where a new owner would get it");
+    assert.match(sshOk(host, "grep -rl ghost-mail /var/vmail/.removed/example.test/"), /ghost\.\d{8}T\d{6}Z/);
+    assert.equal(ssh(host, "test -e /var/lib/mailfleet/users.retire").code, 1);
   });
 
   it("rebuilds a .db left newer than its text by a crash between the two renames", () => {

@@ -131,7 +131,7 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   });
 
   it("keeps a password's hash when the password is unchanged and rehashes a changed one", () => {
-    const input = Object.entries(p.passwords).map(([a, p]) => `${a}\t${p}\n`).join("");
+    const input = `${Object.entries(p.passwords).map(([a, p]) => `${a}\t${p}\n`).join("")}@@done ${Object.keys(p.passwords).length}\n`;
     const hashes = sshOk(host, "sha256sum /etc/dovecot/users");
     assert.match(sshOk(host, "/usr/local/sbin/mailfleet-users 5000", input), /^unchanged: /);
     assert.equal(sshOk(host, "sha256sum /etc/dovecot/users"), hashes);
@@ -156,7 +156,7 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
 
   it("fails on a Postfix config that postconf refuses, leaving the live config running", () => {
     const before = sshOk(host, "sha256sum /etc/postfix/main.cf /etc/postfix/master.cf");
-    const bundle = `@@file /etc/postfix/main.cf 0644 root root plain\nsmtpd_tls_fancy_mode = yes\n@@end\n`;
+    const bundle = `@@file /etc/postfix/main.cf 0644 root root plain\nsmtpd_tls_fancy_mode = yes\n@@end\n@@done 1\n`;
     const r = ssh(host, "/usr/local/sbin/mailfleet-apply postfix", bundle);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /new Postfix configuration rejected by postconf, nothing changed: [\s\S]*unused parameter: smtpd_tls_fancy_mode=yes/);

@@ -112,6 +112,15 @@ describe("the engine double, secrets", () => {
     assert.deepEqual(again.secretLeaks, []);
   });
 
+  it("flags a resource whose plain-text state holds a secret (an output or input that should have been marked)", async () => {
+    const r = await runInProcess([
+      { kind: "local", name: "uses-secret", args: { create: "wc -c", stdin: { $secret: BUNDLE } } },
+      { kind: "marker", name: "unmarked", args: { path: path.join(dir, "unmarked.txt"), content: "pw-bravo-0002", log: path.join(dir, "unmarked.log") } },
+    ], freshState());
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.secretLeaks, ["unmarked"]);
+  });
+
   it("flags a step that prints one line of a PEM key body, but not the PEM armor alone", async () => {
     const r = await runInProcess([
       { kind: "local", name: "key-line", args: { create: "sed -n 3p", stdin: { $secret: PEM } } },
@@ -144,6 +153,11 @@ describe("the engine double, secrets", () => {
     assert.ok(!secretComponents(PEM).some((c) => /^-----[A-Z ]+-----$/.test(c)), "PEM armor lines are public");
     assert.ok(secretComponents(PEM).includes("MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu"));
     assert.deepEqual(secretComponents("ab"), []);
+    // A certificate travelling in a secret bundle next to its key stays public; the key's lines do not.
+    const cert = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUEXAMPLEcertificateBodyLine0001\n-----END CERTIFICATE-----";
+    const pieces = secretComponents(`${PEM}\n${cert}\n`);
+    assert.ok(!pieces.includes("MIIBszCCAVmgAwIBAgIUEXAMPLEcertificateBodyLine0001"));
+    assert.ok(pieces.includes("MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu"));
   });
 });
 

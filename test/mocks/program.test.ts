@@ -109,7 +109,7 @@ describe("secrets", () => {
   it("sends passwords and the TLS key only inside secret stdin", () => {
     const users = custom("mail-dovecot-users").inputs.stdin;
     assert.ok(pulumi.runtime.isRpcSecret(users));
-    assert.equal(pulumi.runtime.unwrapRpcSecret(users), "alice@example.test\talice-secret-pw-1\nbob@example.test\tbob-secret-pw-22\n");
+    assert.equal(pulumi.runtime.unwrapRpcSecret(users), "alice@example.test\talice-secret-pw-1\nbob@example.test\tbob-secret-pw-22\n@@done 2\n");
     const tls = custom("mail-tls-install").inputs.stdin;
     assert.ok(pulumi.runtime.isRpcSecret(tls));
     assert.match(String(pulumi.runtime.unwrapRpcSecret(tls)), /^@@file \/etc\/ssl\/private\/mail\.example\.net\.key 0600 root root plain\n-----BEGIN RSA PRIVATE KEY-----/);
@@ -123,6 +123,10 @@ describe("secrets", () => {
       // @pulumi/command itself always adds "connection" (it holds the SSH key).
       assert.deepEqual(r.options.additionalSecretOutputs.sort(), (secret ? ["connection", "stderr", "stdout"] : ["connection"]), `${r.name}: additionalSecretOutputs`);
     }
+  });
+
+  it("keeps the generated TLS key a secret output of the certificate resource", () => {
+    assert.ok(custom("mail-tls-cert").options.additionalSecretOutputs.includes("privateKeyPem"));
   });
 
   it("has no plaintext password or private key in any non-secret input", () => {

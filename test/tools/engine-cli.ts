@@ -90,7 +90,6 @@ function overridesOnly(projectDir: string, overrides: Record<string, Override>) 
 
 /** An exported value as the CLI prints it; unknown in a preview (its apply would never run). */
 async function exportedValue(v: unknown): Promise<unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const out = pulumi.output(v as any) as pulumi.Output<unknown>;
   if (await pulumi.isSecret(out)) return "[secret]";
   if (!(await (out as unknown as { isKnown: Promise<boolean> }).isKnown)) return "[unknown]";

@@ -91,7 +91,9 @@ export const MODELLED_CONNECTION_FIELDS = ["host", "port", "user", "privateKey",
 
 /**
  * One remote command over OpenSSH with the resource's own connection: the host key pinned when
- * the connection pins it, dial retries up to dialErrorLimit (without delay, like the provider).
+ * the connection pins it, dial retries up to dialErrorLimit. Like @pulumi/command 1.2.1
+ * (remote/connection.go, dialWithRetry): every failed dial is retried, authentication and host
+ * key failures included, waiting 100 ms and 1.5 times longer each time, at most 5 s.
  * `onSession` is called for every SSH session opened.
  */
 export async function runSsh(conn: Connection, commandText: string, stdin: string | undefined, timeout: number | undefined, onSession: () => void): Promise<ProcessResult> {
@@ -105,7 +107,8 @@ export async function runSsh(conn: Connection, commandText: string, stdin: strin
     const knownHosts = path.join(dir, "known_hosts");
     if (conn.hostKey) fs.writeFileSync(knownHosts, `${port === 22 ? conn.host : `[${conn.host}]:${port}`} ${conn.hostKey}\n`);
     const args = [
-      "-p", String(port), "-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+      // -F /dev/null: the provider reads no ssh_config (no SendEnv, ControlMaster, agent).
+      "-F", "/dev/null", "-p", String(port), "-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
       "-o", `ConnectTimeout=${conn.perDialTimeout ?? 15}`,
       // @pulumi/command 1.2.1 (remote/connection.go) offers only the pinned key's own type as host
       // key algorithm: for an "ssh-rsa" pin that is SHA-1 RSA, which OpenSSH >= 8.8 servers refuse.
@@ -120,9 +123,9 @@ export async function runSsh(conn: Connection, commandText: string, stdin: strin
       const left = deadline ? Math.max(0.001, (deadline - Date.now()) / 1000) : undefined;
       const r = await runProcess("ssh", args, { stdin, timeout: left });
       // 255: ssh could not connect (the command's own exit codes are passed through).
-      const dialFailed = r.code === 255 && /Connection refused|timed out|No route|Connection reset|kex_exchange/.test(r.stderr);
+      const dialFailed = r.code === 255 && /Connection refused|timed out|No route|Connection reset|kex_exchange|Permission denied|Host key verification failed|HOST IDENTIFICATION/.test(r.stderr);
       if (dialFailed && attempt < limit && !r.timedOut) {
-        await new Promise((res) => setTimeout(res, 100));
+        await new Promise((res) => setTimeout(res, Math.min(100 * 1.5 ** (attempt - 1), 5000)));
         continue;
       }
       return r;

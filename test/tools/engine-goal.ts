@@ -33,7 +33,6 @@ export interface Goal {
 }
 
 /** The parts of the SDK's RegisterResourceRequest (protobuf) that the double reads. */
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Request = any;
 
 export interface UrnContext {

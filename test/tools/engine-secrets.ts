@@ -21,7 +21,15 @@ const PEM_ARMOR = /^-----(BEGIN|END) [A-Z0-9 ]+-----$/;
 export function secretComponents(secret: string): string[] {
   const out = new Set<string>();
   if (secret.length >= MIN_WHOLE) out.add(secret);
-  const lines = secret.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  // A certificate inside a secret (the TLS bundle carries key and certificate) is public: its
+  // lines are no secret, and the certificate is rightly an output in plain text.
+  let inCertificate = false;
+  const lines = secret.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).filter((l) => {
+    if (/^-----BEGIN CERTIFICATE-----$/.test(l)) inCertificate = true;
+    const keep = !inCertificate;
+    if (/^-----END CERTIFICATE-----$/.test(l)) inCertificate = false;
+    return keep;
+  });
   for (const line of lines) {
     if (lines.length > 1 && line.length >= MIN_LINE && !PEM_ARMOR.test(line)) out.add(line);
     const kv = /^[^\s:]+(?:\t+|:\s+)(.+)$/.exec(line);

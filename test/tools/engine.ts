@@ -108,7 +108,6 @@ interface Exposure {
   text: string;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 interface MonitorLike {
   registerResource(req: any, cb: (err: any, res: any) => void): void;
   readResource(req: any, cb: (err: any, res: any) => void): void;
@@ -519,6 +518,14 @@ export class Engine {
       if (!list.includes(e.step)) list.push(e.step);
     }
     for (const o of this.operations) if (o.stdout !== undefined) o.stdout = this.mask(o.stdout);
+    // What the checkpoint would hold in plain text: any secret there (an output that should have
+    // been marked, like a generated private key without additionalSecretOutputs) is a leak too.
+    for (const r of this.news) {
+      if (plainStrings([r.inputs, r.outputs]).some((s) => this.secrets.foundIn(s).length)) {
+        const step = urnName(r.urn);
+        if (!this.secretLeaks.includes(step)) this.secretLeaks.push(step);
+      }
+    }
   }
 
   /** The state now: this run's resources, then the old ones still standing (or still to delete). */
@@ -556,4 +563,13 @@ export function deleteOrder(doomed: ResourceState[], state: ResourceState[]): Re
 function withoutPrintedOutput(outputs: Props): Props {
   const { stdout: _stdout, stderr: _stderr, ...rest } = outputs as Props & { stdout?: unknown; stderr?: unknown };
   return rest;
+}
+
+/** Every string of a value that is stored in plain text (outside Pulumi's secret wrapper). */
+function plainStrings(value: unknown): string[] {
+  if (isSecret(value)) return [];
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(plainStrings);
+  if (value && typeof value === "object") return Object.values(value).flatMap(plainStrings);
+  return [];
 }

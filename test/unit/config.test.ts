@@ -240,6 +240,18 @@ describe("readConfig", () => {
       'mailfleet:aliases[0]: alias "a@example.com" is part of a loop (a@example.com -> b@example.com -> a@example.com): Postfix defers mail to it again and again instead of delivering; remove one link of the loop',
       'mailfleet:aliases[1]: alias "b@example.com" is part of a loop (b@example.com -> a@example.com -> b@example.com): Postfix defers mail to it again and again instead of delivering; remove one link of the loop',
     ]],
+    ["fails on a loop through the generated abuse@ alias", {
+      "mailfleet:postmaster": "team@example.com",
+      "mailfleet:aliases": JSON.stringify(["team@example.com: abuse@example.com, john@example.com"]),
+    }, [
+      'mailfleet:aliases[0]: alias "team@example.com" is part of a loop (team@example.com -> abuse@example.com -> team@example.com): Postfix defers mail to it again and again instead of delivering; remove one link of the loop',
+    ]],
+    ["fails on a loop between an explicit abuse@ and the postmaster", {
+      "mailfleet:postmaster": "abuse@example.com",
+      "mailfleet:aliases": JSON.stringify(["abuse@example.com: postmaster@example.com"]),
+    }, [
+      'mailfleet:aliases[0]: alias "abuse@example.com" only loops back to itself and delivers nowhere; point it at a mailbox',
+    ]],
     ["fails on an alias that lists itself next to other targets (backscatter)", { "mailfleet:aliases": JSON.stringify(["info@example.com: info@example.com, john@example.com"]) }, [
       'mailfleet:aliases[0]: alias "info@example.com" lists itself as a target next to others; Postfix would try to deliver to "info@example.com" as well, which has no mailbox, and bounce every message to its sender (backscatter); remove it from its own targets',
     ]],

@@ -123,7 +123,7 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
 
   it("mailfleet-users writes SHA512-CRYPT hashes that doveadm verifies, and keeps them on a re-run", () => {
     const users = `${inTree}/users`;
-    const input = "john@example.com\tsummersun-long\nmary@example.org\tanother-long-pw\n";
+    const input = "john@example.com\tsummersun-long\nmary@example.org\tanother-long-pw\n@@done 2\n";
     const first = chroot(["perl", `${inTree}/mailfleet-users`, "5000", users], input);
     assert.equal(first.stdout, `changed ${users} (0 kept, 2 hashed)\n`, first.stderr);
     const text = fs.readFileSync(path.join(dir, "users"), "utf8");

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { dovecotConf } from "../../components/dovecot/render";
-import { postfixFiles, senderLoginTable, virtualAliasTable } from "../../components/postfix/render";
+import { postfixFiles, senderLoginTable, smarthostCredentials, virtualAliasTable } from "../../components/postfix/render";
 import { encodeBundle, HostFile } from "../../components/host/bundle";
 import { renderTemplate } from "../../components/render/template";
 import { dovecotSettings, postfixSettings } from "../fixtures/settings";
@@ -92,6 +92,11 @@ describe("renderTemplate", () => {
   it("fails on a placeholder without a value", () => {
     assert.throws(() => renderTemplate("etc/mailname", {}), /no value for \{\{hostname\}\}/);
   });
+  it("renders values that contain braces (a password like pa}}ss{{word)", () => {
+    const f = smarthostCredentials("s", "[smtp.provider.example]:587", "acme", "pa}}ss{{word");
+    assert.match(f.content, /^\[smtp\.provider\.example\]:587 +acme:pa\}\}ss\{\{word$/m);
+  });
+
   it("fails on a value the template does not use", () => {
     assert.throws(() => renderTemplate("etc/mailname", { hostname: "a.b", extra: "x" }), /unused values extra/);
   });
@@ -100,13 +105,15 @@ describe("renderTemplate", () => {
 describe("encodeBundle", () => {
   const f: HostFile = { path: "/etc/x", owner: "root", group: "root", mode: "0644", kind: "plain", content: "a\n" };
   it("frames each file with a header and an end line", () => {
-    assert.equal(encodeBundle([f]), "@@file /etc/x 0644 root root plain\na\n@@end\n");
+    assert.equal(encodeBundle([f]), "@@file /etc/x 0644 root root plain\na\n@@end\n@@done 1\n");
   });
   it("fails on content that could end the frame early", () => {
     assert.throws(() => encodeBundle([{ ...f, content: "@@end\n" }]), /line starting with @@/);
   });
   it("fails on a path with a space, a bad mode or a missing final newline", () => {
     assert.throws(() => encodeBundle([{ ...f, path: "/etc/a b" }]), /bad host path/);
+    // One spelling per file: the host prunes by path, so two names for one file would delete it.
+    for (const path of ["/etc//x", "/etc/./x", "/etc/../etc/x", "/etc/x/.."]) assert.throws(() => encodeBundle([{ ...f, path }]), /bad host path/, path);
     assert.throws(() => encodeBundle([{ ...f, mode: "644" }]), /bad mode/);
     assert.throws(() => encodeBundle([{ ...f, content: "a" }]), /must end with a newline/);
   });
