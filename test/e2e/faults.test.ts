@@ -170,8 +170,12 @@ describe("faults during an apply", { skip: why }, () => {
       assert.ok(seen.wasHit, `${label}: the run never reached that point`);
       waitApplyGone();
       const s = state();
-      if (!s.pending) assert.equal(s.text, textOf(bundleA), `${label}: changed files without a pending marker`);
-      assert.equal(s.db, s.text.includes(PROBE), `${label}: virtual.db disagrees with its text`);
+      // A run killed between a map's text and its .db leaves them apart, with the pending marker
+      // that makes the next run rebuild the .db (recoverAndReset checks it does).
+      if (!s.pending) {
+        assert.equal(s.text, textOf(bundleA), `${label}: changed files without a pending marker`);
+        assert.equal(s.db, s.text.includes(PROBE), `${label}: virtual.db disagrees with its text`);
+      }
       outcomes.push(`${point}: ${s.pending ? "pending" : "untouched"}`);
       recoverAndReset(label);
     }

@@ -121,6 +121,18 @@ describe("the engine double, secrets", () => {
     assert.deepEqual(r.secretLeaks, ["unmarked"]);
   });
 
+  it("does not take a line a secret bundle shares with plain inputs (a managed-file header) for a secret", async () => {
+    const header = "# managed by mailfleet (stack s); local edits are overwritten";
+    const r = await runInProcess([
+      { kind: "local", name: "secret-bundle", args: { create: "wc -l", stdin: { $secret: `${header}\nuser: pw-secret-4711\n` } } },
+      { kind: "local", name: "plain-bundle", args: { create: "wc -l", stdin: `${header}\nsetting = on\n` } },
+      { kind: "local", name: "prints-header", args: { create: `echo '${header}'` } },
+      { kind: "local", name: "prints-password", args: { create: "echo pw-secret-4711" } },
+    ], freshState());
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.secretLeaks, ["prints-password"]);
+  });
+
   it("flags a step that prints one line of a PEM key body, but not the PEM armor alone", async () => {
     const r = await runInProcess([
       { kind: "local", name: "key-line", args: { create: "sed -n 3p", stdin: { $secret: PEM } } },

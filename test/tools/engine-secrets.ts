@@ -32,18 +32,33 @@ export function secretComponents(secret: string): string[] {
   });
   for (const line of lines) {
     if (lines.length > 1 && line.length >= MIN_LINE && !PEM_ARMOR.test(line)) out.add(line);
-    const kv = /^[^\s:]+(?:\t+|:\s+)(.+)$/.exec(line);
-    if (kv) {
-      const value = kv[1].trim().replace(/^(["'])(.*)\1$/, "$2");
-      if (value.length >= MIN_VALUE) out.add(value);
-    }
+    const value = kvValue(line);
+    if (value) out.add(value);
   }
   return [...out];
 }
 
+/** The value part of a "name<TAB>value" / "name: value" line, if long enough to count. */
+function kvValue(line: string): string | undefined {
+  const kv = /^[^\s:]+(?:\t+|:\s+)(.+)$/.exec(line);
+  const value = kv?.[1].trim().replace(/^(["'])(.*)\1$/, "$2");
+  return value && value.length >= MIN_VALUE ? value : undefined;
+}
+
 export class SecretSet {
   private readonly values = new Set<string>();
+  private publicLines = new Set<string>();
   private cache?: { components: string[]; masked: string[] };
+
+  /**
+   * Lines that stand in plain-text inputs are public: a managed-file header or a comment that a
+   * secret bundle shares with every other bundle is no secret. Whole secrets and passwords (the
+   * value of a "name: value" line) always stay secret.
+   */
+  setPublicLines(lines: Iterable<string>): void {
+    this.publicLines = new Set([...lines].map((l) => l.trim()).filter(Boolean));
+    this.cache = undefined;
+  }
 
   add(value: string): void {
     if (value.length >= MIN_WHOLE && !this.values.has(value)) {
@@ -73,7 +88,10 @@ export class SecretSet {
 
   private pieces() {
     if (!this.cache) {
-      const components = [...new Set([...this.values].flatMap(secretComponents))].sort((a, b) => b.length - a.length);
+      const alwaysSecret = new Set([...this.values, ...[...this.values].flatMap((v) => v.split(/\r?\n/).map((l) => kvValue(l.trim())).filter((x): x is string => !!x))]);
+      const components = [...new Set([...this.values].flatMap(secretComponents))]
+        .filter((c) => alwaysSecret.has(c) || !this.publicLines.has(c))
+        .sort((a, b) => b.length - a.length);
       const lines = [...this.values].flatMap((s) => s.split(/\r?\n/)).map((l) => l.trim()).filter((l) => l.length >= MIN_MASKED_LINE);
       this.cache = { components, masked: [...new Set([...components, ...lines])].sort((a, b) => b.length - a.length) };
     }

@@ -512,6 +512,7 @@ export class Engine {
 
   /** Flags the steps that exposed a secret, and masks what the operations report. */
   private report(): void {
+    this.secrets.setPublicLines(this.news.flatMap((r) => plainStrings(r.inputs)).flatMap((s) => s.split(/\r?\n/)));
     for (const e of this.exposures) {
       if (!this.secrets.foundIn(e.text).length) continue;
       const list = e.where === "log" ? this.loggedSecrets : this.secretLeaks;
