@@ -128,7 +128,7 @@ describe("faults during an apply", { skip: why }, () => {
     const masterCf = `${file("/etc/postfix/master.cf")}2526      inet  n       -       y       -       -       smtpd\n`;
     const r = apply(`@@file /etc/postfix/master.cf 0644 root root plain\n${masterCf}@@end\n@@done 1\n`);
     sshOk(host, "systemctl stop squat-2526");
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 1, `the apply did not fail: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, /postfix did not come back after the change; the previous files are restored/);
     assert.equal(sshOk(host, "sha256sum /etc/postfix/master.cf"), before);
     assert.equal(sshOk(host, "systemctl is-active postfix@-").trim(), "active");
