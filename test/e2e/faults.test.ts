@@ -131,7 +131,8 @@ describe("faults during an apply", { skip: why }, () => {
     assert.equal(r.code, 1, `the apply did not fail: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, /postfix did not come back after the change; the previous files are restored/);
     assert.equal(sshOk(host, "sha256sum /etc/postfix/master.cf"), before);
-    assert.equal(sshOk(host, "systemctl is-active postfix@-").trim(), "active");
+    const state = ssh(host, "for i in $(seq 1 50); do systemctl is-active --quiet postfix@- && break; sleep 0.1; done; systemctl is-active postfix@-; journalctl -q --no-pager -u postfix@- -n 15 -o short");
+    assert.match(state.stdout, /^active\n/, `Postfix is not running after the rollback:\n${state.stdout}`);
     assert.equal(ssh(host, "test -e /var/lib/mailfleet/postfix-faults.pending").code, 1);
     assert.equal(sshOk(host, "find /etc/postfix -name '*.mailfleet-new*' | wc -l").trim(), "0");
   });
