@@ -28,5 +28,8 @@ export const domains = directory.domains;
 export const mailboxes = directory.mailboxes.map((m) => m.address);
 export const certificatePem = server.certificatePem;
 export const certificateNotAfter = server.certificateNotAfter;
+export const certificateSha256 = server.certificateSha256;
+/** TLSA 3 1 1 data (SHA-256 of the public key; stable across ACME renewals, which reuse the key). */
+export const certificateSpkiSha256 = server.certificateSpkiSha256;
 /** What to publish in DNS for mail to reach this host (A/AAAA and PTR are the operator's). */
 export const dnsRecords = mailRecords({ hostname: directory.hostname, domains: directory.domains, relayHost: relay }).map(zoneLine);

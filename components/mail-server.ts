@@ -2,14 +2,19 @@
 // domains and mailboxes. One instance per customer stack.
 import * as pulumi from "@pulumi/pulumi";
 import { assertSecure, SecurityCheckError } from "./checks/security-checks";
-import { Dovecot } from "./dovecot/dovecot";
+import { Dovecot, VMAIL_UID } from "./dovecot/dovecot";
+import { dovecotConf } from "./dovecot/render";
 import { DebianHost } from "./host/debian-host";
 import { hostTimer } from "./host/host-timer";
 import { HostAccess } from "./host/remote";
 import { Postfix, PostfixArgs, renderSettings, SmarthostArgs } from "./postfix/postfix";
 import { mainCf, masterCf } from "./postfix/render";
 import { MailDirectory, MailPolicy } from "./postfix/settings";
+import type { TlsSettings } from "./config/tls";
+import { AcmeCertificate } from "./tls/acme-certificate";
 import { certificatePaths, CertificateSource } from "./tls/certificate-source";
+import { DhParams } from "./tls/dh-params";
+import { tlsProfileOf } from "./tls/profile";
 import { SelfSignedCertificate } from "./tls/self-signed-certificate";
 
 export interface MailServerArgs {
@@ -31,8 +36,11 @@ export interface MailServerArgs {
   policy: MailPolicy;
   /** Smarthost for all outbound mail; TLS is required toward it (docs/postfix.md#smarthost). */
   relay?: SmarthostArgs;
-  /** The self-signed certificate's key size and validity. */
-  tls: { keyBits: number; validityDays: number };
+  /**
+   * The certificate's source (self-signed or ACME on the host), DH parameters and the TLS versions
+   * port 25 offers (docs/tls.md).
+   */
+  tls: TlsSettings;
 }
 
 /** Debian packages of a mail host (docs/dovecot.md#packages); never dovecot-submissiond (it takes 587). */
@@ -48,32 +56,75 @@ export const MAIL_PACKAGES = [
   "jq",
 ];
 
+/** Debian packages only some stacks need. */
+function extraPackages(tls: TlsSettings): string[] {
+  // lego: the ACME client that issues and renews on the host (docs/tls.md#acme).
+  return tls.source === "acme" ? ["lego"] : [];
+}
+
 export class MailServer extends pulumi.ComponentResource {
   public readonly hostname: string;
-  /** The certificate clients must trust (self-signed). */
+  /** The certificate's PEM (self-signed: what clients must trust). */
   public readonly certificatePem: pulumi.Output<string>;
   public readonly certificateNotAfter: pulumi.Output<string>;
+  /** SHA-256 of the certificate, lower-case hex. */
+  public readonly certificateSha256: pulumi.Output<string>;
+  /** SHA-256 of the certificate's public key: the data of a TLSA 3 1 1 record. */
+  public readonly certificateSpkiSha256: pulumi.Output<string>;
 
   constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailfleet:index:MailServer", name, {}, opts);
     const { directory } = args;
     this.hostname = directory.hostname;
     const postfixArgs = this.postfixArgs(args, certificatePaths(directory.hostname));
-    this.checkSecurity(postfixArgs);
+    this.checkSecurity(postfixArgs, args.tls);
     const host = this.debianHost(name, args);
-    const tls = new SelfSignedCertificate(`${name}-tls`, {
+    const tls = this.certificate(name, args, host);
+    const dh = new DhParams(`${name}-dh`, {
       host: args.host,
-      hostname: directory.hostname,
-      keyBits: args.tls.keyBits,
-      validityDays: args.tls.validityDays,
+      stack: args.stack,
+      mode: args.tls.dhParams,
+      bits: args.tls.dhParamBits,
+      schedule: args.tls.dhRegenerateSchedule,
       dependsOn: [host.ready],
     }, { parent: this });
-    const dovecot = this.dovecot(name, args, tls);
+    const dovecot = this.dovecot(name, args, tls, dh);
     const postfix = new Postfix(`${name}-postfix`, { ...postfixArgs, host: args.host, dependsOn: [dovecot.configured] }, { parent: this });
     this.driftTimer(name, args, postfix);
     this.certificatePem = tls.certPem;
     this.certificateNotAfter = tls.notAfter;
+    this.certificateSha256 = tls.sha256Fingerprint;
+    this.certificateSpkiSha256 = tls.spkiSha256;
     this.registerOutputs({ hostname: this.hostname, certificatePem: this.certificatePem });
+  }
+
+  /** Self-signed (made by mailfleet) or ACME (issued and renewed on the host), behind one interface. */
+  private certificate(name: string, args: MailServerArgs, host: DebianHost): CertificateSource {
+    const { tls } = args;
+    switch (tls.source) {
+      case "self-signed":
+        return new SelfSignedCertificate(`${name}-tls`, {
+          host: args.host,
+          hostname: args.directory.hostname,
+          keyBits: tls.keyBits,
+          validityDays: tls.validityDays,
+          dependsOn: [host.ready],
+        }, { parent: this });
+      case "acme":
+        if (!tls.acme) throw new pulumi.ResourceError("tls.acme is required with source acme", this);
+        return new AcmeCertificate(`${name}-acme`, {
+          host: args.host,
+          stack: args.stack,
+          hostname: args.directory.hostname,
+          acme: tls.acme,
+          keyBits: tls.keyBits,
+          dependsOn: [host.ready],
+        }, { parent: this });
+      default: {
+        const never: never = tls.source;
+        throw new Error(`unknown certificate source ${String(never)}`);
+      }
+    }
   }
 
   private postfixArgs(args: MailServerArgs, files: { keyFile: string; certFile: string }): Omit<PostfixArgs, "host" | "dependsOn"> {
@@ -84,6 +135,7 @@ export class MailServer extends pulumi.ComponentResource {
       ...args.policy,
       tlsKeyFile: files.keyFile,
       tlsCertFile: files.certFile,
+      tlsProfile: tlsProfileOf(args.tls),
       relayHost: args.relay,
     };
   }
@@ -91,7 +143,7 @@ export class MailServer extends pulumi.ComponentResource {
   private debianHost(name: string, args: MailServerArgs): DebianHost {
     return new DebianHost(`${name}-host`, {
       access: args.host,
-      packages: MAIL_PACKAGES,
+      packages: [...MAIL_PACKAGES, ...extraPackages(args.tls)],
       debconf: [
         // Debian starts Postfix at install: "Local only" listens on loopback until mailfleet's
         // main.cf replaces it ("No configuration" leaves it failing without a main.cf).
@@ -101,7 +153,7 @@ export class MailServer extends pulumi.ComponentResource {
     }, { parent: this });
   }
 
-  private dovecot(name: string, args: MailServerArgs, tls: CertificateSource): Dovecot {
+  private dovecot(name: string, args: MailServerArgs, tls: CertificateSource, dh: DhParams): Dovecot {
     return new Dovecot(`${name}-dovecot`, {
       host: args.host,
       stack: args.stack,
@@ -109,10 +161,11 @@ export class MailServer extends pulumi.ComponentResource {
       postmaster: args.directory.postmaster,
       tlsKeyFile: tls.keyFile,
       tlsCertFile: tls.certFile,
+      tlsProfile: tlsProfileOf(args.tls),
       mailboxes: args.directory.mailboxes,
       passwordHashRounds: args.passwordHashRounds,
       purgeRemovedMailboxes: args.purgeRemovedMailboxes,
-      dependsOn: [tls.ready],
+      dependsOn: [tls.ready, dh.ready],
     }, { parent: this });
   }
 
@@ -132,13 +185,20 @@ export class MailServer extends pulumi.ComponentResource {
   }
 
   /** The named security checks over the rendered Postfix config, before any resource exists. */
-  private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn">): void {
+  private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn">, tls: TlsSettings): void {
     const settings = renderSettings(p);
+    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), vmailUid: VMAIL_UID });
     try {
-      assertSecure({ mainCf: mainCf(settings), masterCf: masterCf(settings) });
+      assertSecure({
+        mainCf: mainCf(settings),
+        masterCf: masterCf(settings),
+        dovecotConf: dovecot.content,
+        dhParamBits: tls.dhParams === "none" ? undefined : tls.dhParamBits,
+      });
     } catch (err) {
       if (err instanceof SecurityCheckError) throw new pulumi.ResourceError(err.message, this);
       throw err;
     }
   }
 }
+

@@ -6,6 +6,10 @@ import { Network, parseNetwork } from "../config/syntax";
 export interface RenderedPostfix {
   mainCf: string;
   masterCf: string;
+  /** Dovecot's dovecot.conf (IMAP on 993 carries passwords too). */
+  dovecotConf?: string;
+  /** Size of the DH group in the parameters file both daemons name. */
+  dhParamBits?: number;
 }
 
 interface Service {
@@ -19,6 +23,26 @@ interface Service {
 export interface ParsedPostfix {
   main: Map<string, string>;
   services: Service[];
+  /** Top-level `name = value` settings of dovecot.conf; empty when not given. */
+  dovecot: Map<string, string>;
+  dhParamBits?: number;
+}
+
+/** dovecot.conf's top-level settings (sections and their contents are skipped). */
+export function parseDovecotConf(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let depth = 0;
+  for (const line of text.split("\n")) {
+    const t = line.trim();
+    if (t === "" || t.startsWith("#")) continue;
+    if (t.endsWith("{")) depth++;
+    else if (t === "}") depth--;
+    else if (depth === 0) {
+      const m = /^([A-Za-z0-9_]+)\s*=\s*(.*)$/.exec(t);
+      if (m) out.set(m[1], m[2].trim());
+    }
+  }
+  return out;
 }
 
 /** main.cf: `name = value`, continuation lines start with white space, whole-line comments. */
@@ -56,7 +80,7 @@ export function parseMasterCf(text: string): Service[] {
 }
 
 export function parsePostfix(r: RenderedPostfix): ParsedPostfix {
-  return { main: parseMainCf(r.mainCf), services: parseMasterCf(r.masterCf) };
+  return { main: parseMainCf(r.mainCf), services: parseMasterCf(r.masterCf), dovecot: parseDovecotConf(r.dovecotConf ?? ""), dhParamBits: r.dhParamBits };
 }
 
 const list = (v: string | undefined) => (v ?? "").split(/[\s,]+/).filter(Boolean);
@@ -75,6 +99,32 @@ function smtpdServices(p: ParsedPostfix): Service[] {
 
 function isPort25(s: Service): boolean {
   return (s.type === "inet" && (s.name === "smtp" || s.name === "25")) || s.type === "pass";
+}
+
+/** Services that accept a password: smtpd with SASL enabled. */
+function authServices(p: ParsedPostfix): Service[] {
+  return smtpdServices(p).filter((s) => effective(p, s, "smtpd_sasl_auth_enable") === "yes");
+}
+
+function requiresTls(p: ParsedPostfix, s: Service): boolean {
+  return effective(p, s, "smtpd_tls_wrappermode") === "yes" || effective(p, s, "smtpd_tls_security_level") === "encrypt";
+}
+
+/** Cipher exclusions in force for a service: both lists at a mandatory level, the first otherwise. */
+function excludedCiphers(p: ParsedPostfix, s: Service): string[] {
+  return [
+    ...list(effective(p, s, "smtpd_tls_exclude_ciphers")),
+    ...(requiresTls(p, s) ? list(effective(p, s, "smtpd_tls_mandatory_exclude_ciphers")) : []),
+  ];
+}
+
+function dheOffered(excluded: string[]): boolean {
+  return !excluded.some((x) => x === "kDHE" || x === "DHE" || x === "EDH" || x === "kEDH");
+}
+
+/** A DH parameters file is named (not empty or auto, which is OpenSSL's 2048-bit group) and holds 3072 bits or more. */
+function dhFloorMet(file: string, bits: number | undefined): boolean {
+  return file !== "" && file !== "auto" && bits !== undefined && bits >= 3072;
 }
 
 export interface SecurityCheck {
@@ -152,6 +202,42 @@ export const SECURITY_CHECKS: SecurityCheck[] = [
           return `service ${s.name} (port 25) requires TLS`;
         }
       }
+      return undefined;
+    },
+  },
+  {
+    id: "MAIL-TLS-2",
+    summary: "no anonymous (aNULL) or NULL suites where a password is accepted",
+    explanation: "An anonymous suite has no certificate: whoever sits between client and server reads the password (docs/tls.md#tls-profile). Postfix's own cipher lists include them unless excluded; every service offering AUTH, and Dovecot, must exclude aNULL and eNULL.",
+    evaluate(p) {
+      for (const s of authServices(p)) {
+        const excluded = excludedCiphers(p, s);
+        for (const need of ["aNULL", "eNULL"]) if (!excluded.includes(need)) return `service ${s.name} offers AUTH without excluding ${need} suites`;
+      }
+      const dovecot = p.dovecot.get("ssl_cipher_list");
+      if (dovecot !== undefined && !["!aNULL", "!eNULL"].every((x) => dovecot.split(":").includes(x))) return `dovecot ssl_cipher_list = ${dovecot} does not exclude !aNULL and !eNULL`;
+      return undefined;
+    },
+  },
+  {
+    id: "MAIL-TLS-3",
+    summary: "where passwords travel: TLS 1.2 or newer, and finite-field DH only with groups of at least 3072 bits",
+    explanation: "NCSC-NL's TLS guidelines rate TLS 1.0/1.1 and DH groups under 3072 bits 'phase out'; Postfix's OpenSSL default DH group (auto) is 2048 bits and OpenSSL offers ffdhe2048 under TLS 1.3 unless the group list leaves it out (docs/tls.md#tls-profile).",
+    evaluate(p) {
+      for (const s of authServices(p)) {
+        const mandatory = requiresTls(p, s);
+        const protocols = effective(p, s, mandatory ? "smtpd_tls_mandatory_protocols" : "smtpd_tls_protocols");
+        if (protocols !== ">=TLSv1.2" && protocols !== ">=TLSv1.3") return `service ${s.name} offers AUTH over ${protocols || "every TLS version"} (needs >=TLSv1.2)`;
+        if (dheOffered(excludedCiphers(p, s)) && !dhFloorMet(effective(p, s, "smtpd_tls_dh1024_param_file"), p.dhParamBits)) {
+          return `service ${s.name} offers DHE with ${p.dhParamBits ?? "OpenSSL's 2048"}-bit parameters (needs 3072 or more)`;
+        }
+      }
+      if (!p.dovecot.size) return undefined;
+      if (!["TLSv1.2", "TLSv1.3"].includes(p.dovecot.get("ssl_min_protocol") ?? "")) return `dovecot ssl_min_protocol = ${p.dovecot.get("ssl_min_protocol")} (needs TLSv1.2)`;
+      const curves = p.dovecot.get("ssl_curve_list") ?? "";
+      if (curves === "" || /ffdhe2048/i.test(curves)) return "dovecot ssl_curve_list leaves ffdhe2048 to TLS 1.3 (set the group list)";
+      const dhe = !(p.dovecot.get("ssl_cipher_list") ?? "").split(":").some((x) => x === "!kDHE" || x === "!DHE" || x === "!EDH");
+      if (dhe && !dhFloorMet(p.dovecot.get("ssl_dh") ?? "", p.dhParamBits)) return `dovecot offers DHE with ${p.dhParamBits ?? "unknown"}-bit parameters (needs 3072 or more)`;
       return undefined;
     },
   },

@@ -12,6 +12,7 @@ import { readPolicy } from "./policy";
 import { ConfigError, ConfigReader } from "./reader";
 import { readRelay, RelayHost } from "./relay";
 import { readTls, TlsSettings } from "./tls";
+import { tlsInvariants } from "./invariants";
 
 export { CONFIG_KEYS, NAMESPACE } from "./keys";
 export type { KeySpec } from "./keys";
@@ -44,6 +45,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   const policy = readPolicy(r, identity, host);
   const relay = readRelay(r);
   const tls = readTls(r);
+  tlsInvariants(r, tls, relay, policy.allowAuthOnPort25);
   if (r.problems.length) throw new ConfigError(stack, r.problems);
   return {
     stack,

@@ -3,6 +3,10 @@
 // offending key is read, so every problem is reported at the key the operator has to change.
 import { ROLE_ADDRESSES } from "../postfix/role-addresses";
 import { MailIdentity } from "./identity";
+import { parsePolicy } from "./peer-tls";
+import { ConfigReader, k, show } from "./reader";
+import type { RelayHost } from "./relay";
+import type { TlsSettings } from "./tls";
 import { hostNetwork, Network, overlaps, parseAddress } from "./syntax";
 
 /**
@@ -73,4 +77,22 @@ export function trustedNetworkProblem(net: Network, hostAddress: string): string
     return `contains the host's own address ${hostAddress}: a provider's /64 is shared with its other customers, who could all relay through this host; list your own hosts (/128) or a prefix longer than /64`;
   }
   return undefined;
+}
+
+/** Rules between the TLS settings, the smarthost and the per-destination TLS policies. */
+export function tlsInvariants(r: ConfigReader, tls: TlsSettings, relay: RelayHost | undefined, allowAuthOnPort25: boolean): void {
+  if (allowAuthOnPort25 && tls.smtpInboundTlsMinimum !== "TLSv1.2") {
+    r.bad(k("smtpInboundTlsMinimum"), `${show(tls.smtpInboundTlsMinimum)} would let passwords travel over TLS 1.0/1.1 on port 25 (mailfleet:allowAuthOnPort25 is true); set it to "TLSv1.2" or turn allowAuthOnPort25 off`);
+  }
+  if (tls.source === "acme" && tls.keyBits === 3072) {
+    r.bad(k("tlsKeyBits"), "3072 is not a key size the ACME client (lego) generates; use 2048 or 4096 with tlsCertificateSource acme");
+  }
+  if (relay) {
+    r.forEach("smtpTlsPolicies", (entry, where) => {
+      const p = parsePolicy(entry);
+      if (typeof p !== "string" && p.destination === relay.nexthop) {
+        r.bad(where, `${show(p.destination)} is the smarthost (mailfleet:relayHost), whose TLS level mailfleet sets (secure for a name, encrypt for an address); remove the entry`);
+      }
+    });
+  }
 }

@@ -24,6 +24,8 @@ export interface KeySpec {
   max?: number;
   /** Integers: the only values accepted (within min..max). */
   allowed?: number[];
+  /** Strings: the only values accepted (read with ConfigReader.choice). */
+  choices?: string[];
 }
 
 /**
@@ -149,8 +151,58 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     description: 'DNSBLs for postscreen on port 25, each with a result filter, e.g. "zen.spamhaus.org=127.0.0.[2..11]*3". Empty: postscreen off.',
   },
   postscreenDnsblThreshold: { type: "integer", min: 1, max: 100, default: 3, description: "postscreen_dnsbl_threshold: summed weight at which a client is refused." },
-  tlsKeyBits: { type: "integer", min: 2048, max: 4096, allowed: [2048, 3072, 4096], default: 2048, description: "RSA key size of the self-signed certificate (2048, 3072 or 4096)." },
+  tlsCertificateSource: {
+    type: "string",
+    choices: ["self-signed", "acme"],
+    default: "self-signed",
+    description: 'Where the host\'s certificate comes from: "self-signed" (made by mailfleet, for MX-to-MX traffic) or "acme" (issued and renewed on the host by lego over HTTP-01; port 80 must reach the host while it validates).',
+  },
+  tlsKeyBits: { type: "integer", min: 2048, max: 4096, allowed: [2048, 3072, 4096], default: 2048, description: "RSA key size of the certificate, self-signed or ACME (2048, 3072 or 4096)." },
   tlsValidityDays: { type: "integer", min: 1, max: 825, default: 825, description: "Validity of the self-signed certificate in days (1 to 825)." },
+  acmeDirectoryUrl: {
+    type: "string",
+    default: "https://acme-v02.api.letsencrypt.org/directory",
+    description: "ACME directory URL (tlsCertificateSource acme): Let's Encrypt by default; its staging directory or a private CA for tests.",
+  },
+  acmeEmail: { type: "string", default: "", description: "Account e-mail at the ACME CA (expiry notices); required with tlsCertificateSource acme." },
+  acmeCaCertificate: {
+    type: "string",
+    default: "",
+    description: "PEM of an extra CA the host trusts for the ACME directory's own HTTPS (a private CA); empty: the system CAs only.",
+  },
+  acmeRenewBeforeDays: {
+    type: "integer",
+    min: 1, max: 3650, default: 30,
+    description: "The host's twice-daily renewal replaces the ACME certificate this many days before it expires (1 to 3650).",
+  },
+  dhParams: {
+    type: "string",
+    choices: ["regenerate", "ffdhe", "none"],
+    default: "regenerate",
+    description: 'Finite-field DH for TLS 1.2 DHE suites: "regenerate" (parameters generated on the host by a timer; an RFC 7919 group until the first run), "ffdhe" (the fixed RFC 7919 group of dhParamBits) or "none" (ECDHE only).',
+  },
+  dhParamBits: { type: "integer", min: 3072, max: 4096, allowed: [3072, 4096], default: 3072, description: "Size of the DH group in bits (3072 or 4096)." },
+  dhRegenerateSchedule: {
+    type: "string",
+    default: "weekly",
+    description: "systemd OnCalendar expression for regenerating DH parameters (dhParams regenerate), e.g. daily or weekly; a randomized delay of up to an hour is added.",
+  },
+  smtpInboundTlsMinimum: {
+    type: "string",
+    choices: ["TLSv1", "TLSv1.2"],
+    default: "TLSv1",
+    description: 'Oldest TLS version port 25 offers to sending servers: "TLSv1" keeps old senders encrypted (TLS stays optional there), "TLSv1.2" turns TLS 1.0/1.1 off. Ports 465, 587 and 993 always require TLS 1.2 or newer.',
+  },
+  smtpTlsPolicies: {
+    type: "array",
+    default: [],
+    description: 'TLS required toward chosen next hops, "DESTINATION LEVEL [match=...]": DESTINATION is domain, .domain (subdomains), [host] or [host]:port; LEVEL is encrypt, secure (CA-verified; match= names), fingerprint (match= SHA-256 pins) or dane-only (needs dnssecResolver). Mail that cannot meet it is deferred, never sent in clear.',
+  },
+  dnssecResolver: {
+    type: "boolean",
+    default: false,
+    description: "The host's resolver validates DNSSEC: Postfix then uses it (smtp_dns_support_level = dnssec) and dane-only policies are allowed.",
+  },
   purgeRemovedMailboxes: {
     type: "boolean",
     default: false,

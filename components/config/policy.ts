@@ -6,6 +6,7 @@ import { MailIdentity } from "./identity";
 import { ConfigReader, show } from "./reader";
 import { HostConnection } from "./host";
 import { trustedNetworkProblem } from "./invariants";
+import { readPeerTlsPolicies } from "./peer-tls";
 import { checkDomain, checkHeaderName, Network, parseNetwork } from "./syntax";
 
 /** Headers that carry the message itself; stripping one breaks mail (docs/postfix.md#header-privacy). */
@@ -31,6 +32,8 @@ export function readPolicy(r: ConfigReader, identity: MailIdentity, host: Pick<H
     queueCleanupTimer: r.boolean("queueCleanupTimer"),
     postscreenDnsblSites: readDnsblSites(r),
     postscreenDnsblThreshold: r.integer("postscreenDnsblThreshold"),
+    smtpTlsPolicies: readPeerTlsPolicies(r),
+    dnssecResolver: r.boolean("dnssecResolver"),
   };
 }
 

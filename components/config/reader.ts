@@ -113,6 +113,19 @@ export class ConfigReader {
     return n;
   }
 
+  /** A string that must be one of the key's `choices`. */
+  choice<T extends string>(key: string): T {
+    const choices = this.spec(key).choices;
+    if (!choices) throw new Error(`config key ${key} has no choices`);
+    const value = this.text(key) ?? String(this.spec(key).default ?? choices[0]);
+    if (!choices.includes(value)) {
+      this.broken.add(key);
+      this.bad(k(key), `${show(value)} is not allowed; use one of ${choices.join(", ")}`);
+      return (this.spec(key).default ?? choices[0]) as T;
+    }
+    return value as T;
+  }
+
   boolean(key: string): boolean {
     const fallback = Boolean(this.spec(key).default);
     const value = this.text(key);

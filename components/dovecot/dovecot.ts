@@ -4,6 +4,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { installFiles } from "../host/install-files";
 import { HostAccess, remoteStep } from "../host/remote";
+import type { TlsProfile } from "../tls/profile";
 import { dovecotConf } from "./render";
 
 export interface DovecotArgs {
@@ -14,6 +15,8 @@ export interface DovecotArgs {
   postmaster: string;
   tlsKeyFile: string;
   tlsCertFile: string;
+  /** Ciphers, groups and DH parameters (docs/tls.md#tls-profile). */
+  tlsProfile: TlsProfile;
   /**
    * Mailboxes with their passwords (each password a secret). Stored on the host only as
    * SHA512-CRYPT hashes in /etc/dovecot/users (root:dovecot 0640).

@@ -13,6 +13,8 @@ export const HOST_PROGRAMS = [
   "/usr/local/sbin/mailfleet-queue-cleanup",
   "/usr/local/sbin/mailfleet-drift",
   "/usr/local/sbin/mailfleet-repair",
+  "/usr/local/sbin/mailfleet-dhparams",
+  "/usr/local/sbin/mailfleet-acme",
   "/etc/mailfleet/reload.d/postfix",
   "/etc/mailfleet/reload.d/dovecot",
   "/etc/mailfleet/reload.d/systemd",

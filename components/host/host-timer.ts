@@ -26,6 +26,11 @@ export interface HostTimerArgs {
   onCalendar: string;
   /** RandomizedDelaySec=, so that many hosts do not run the job at the same second. */
   randomizedDelay: string;
+  /**
+   * OnActiveSec=: also run this long after the timer is (re)started, e.g. a first run soon after install.
+   * @default none
+   */
+  onActive?: string;
 }
 
 /** The two unit files of a timer job. */
@@ -41,7 +46,11 @@ export function timerUnits(args: Omit<HostTimerArgs, "host">) {
   });
   return [
     unitFile("service", { description: args.description, after: args.after, execStart: args.execStart }),
-    unitFile("timer", { description: args.timerDescription, onCalendar: args.onCalendar, randomizedDelay: args.randomizedDelay }),
+    unitFile("timer", {
+      description: args.timerDescription,
+      triggers: [`OnCalendar=${args.onCalendar}`, ...(args.onActive ? [`OnActiveSec=${args.onActive}`] : [])].join("\n"),
+      randomizedDelay: args.randomizedDelay,
+    }),
   ];
 }
 

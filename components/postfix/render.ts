@@ -2,6 +2,8 @@
 import { HostFile } from "../host/bundle";
 import { LookupTable, renderTableEntries } from "../render/lookup-table";
 import { managedHeader, renderTemplate } from "../render/template";
+import { policyText } from "../config/peer-tls";
+import { postfixTls } from "../tls/profile";
 import { ROLE_ADDRESSES } from "./role-addresses";
 import { PostfixSettings } from "./settings";
 
@@ -99,8 +101,17 @@ export function mainCf(s: PostfixSettings): string {
         ["postscreen_greet_action", "enforce"],
       ]
     : [];
+  const tls = postfixTls(s.tlsProfile);
   return renderTemplate("etc/postfix/main.cf", {
     header: managedHeader(s.stack),
+    smtpdTlsProtocols: tls.protocols,
+    smtpdTlsMandatoryProtocols: tls.mandatoryProtocols,
+    smtpdTlsExcludeCiphers: tls.excludeCiphers,
+    smtpdTlsMandatoryExcludeCiphers: tls.mandatoryExcludeCiphers,
+    smtpdTlsDhParamFile: tls.dhParamFile,
+    dnssec: s.dnssecResolver
+      ? "# The host's resolver validates DNSSEC (mailfleet:dnssecResolver): DANE policies can work.\nsmtp_dns_support_level = dnssec"
+      : "# No DNSSEC-validating resolver declared (mailfleet:dnssecResolver): no DANE.",
     hostname: s.hostname,
     mydomain,
     mynetworks: [...LOOPBACK_NETWORKS, ...s.trustedNetworks].join(" "),
@@ -148,6 +159,13 @@ export function masterCf(s: PostfixSettings): string {
 export function smarthostTlsPolicy(nexthop: string): string {
   const host = nexthop.replace(/^\[(.*)\](:\d+)?$/, "$1");
   return /^[0-9.]+$|:/.test(host) ? "encrypt" : `secure match=${host}`;
+}
+
+/** tls_policy(5): the smarthost's entry, then the operator's per-destination levels. */
+export function tlsPolicyTable(s: PostfixSettings): LookupTable {
+  const entries: Array<[string, string]> = s.relayHost ? [[s.relayHost.nexthop, smarthostTlsPolicy(s.relayHost.nexthop)]] : [];
+  for (const p of s.smtpTlsPolicies) entries.push([p.destination, policyText(p)]);
+  return { entries };
 }
 
 /** POSIX ERE for a literal header name (regexp_table(5) is case-insensitive by default). */
@@ -216,9 +234,7 @@ export function postfixFiles(s: PostfixSettings): HostFile[] {
     table(s.stack, "client_access.cidr", "Blocked client networks, refused at RCPT on port 25 (mailfleet:blockedClients).\ncidr_table(5): no postmap; read on postfix reload.", {
       entries: s.blockedClients.map((r) => [r.key, r.action]),
     }, "plain"),
-    table(s.stack, "tls_policy", "TLS level per next hop (smtp_tls_policy_maps); the smarthost requires TLS.", {
-      entries: s.relayHost ? [[s.relayHost.nexthop, smarthostTlsPolicy(s.relayHost.nexthop)]] : [],
-    }, "postmap"),
+    table(s.stack, "tls_policy", "TLS level per next hop (smtp_tls_policy_maps): the smarthost and mailfleet:smtpTlsPolicies.\nMail that cannot meet its level is deferred (4.7.x), never sent in clear.", tlsPolicyTable(s), "postmap"),
     {
       path: "/etc/postfix/submission_header_checks",
       owner: "root",

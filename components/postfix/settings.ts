@@ -1,6 +1,8 @@
 // What the Postfix component and its renderer consume: the stack's mail policy as one group
 // (read and defaulted by components/config/policy.ts), plus the directory and TLS file paths.
 // No field here has a default of its own: the config key table owns every default.
+import type { PeerTlsPolicy } from "../config/peer-tls";
+import type { TlsProfile } from "../tls/profile";
 
 /** One access(5) entry: sender address or domain, or cidr_table network, and the action. */
 export interface AccessRule {
@@ -41,6 +43,14 @@ export interface MailPolicy {
   postscreenDnsblSites: string[];
   /** postscreen_dnsbl_threshold. */
   postscreenDnsblThreshold: number;
+  /**
+   * TLS required toward chosen next hops (tls_policy(5) entries); never a level that falls back to clear text.
+   * @example [{ destination: "partner.example", level: "encrypt", match: [] }]
+   * @see https://www.postfix.org/TLS_README.html#client_tls_policy
+   */
+  smtpTlsPolicies: PeerTlsPolicy[];
+  /** The host's resolver validates DNSSEC (smtp_dns_support_level = dnssec). */
+  dnssecResolver: boolean;
 }
 
 /** Hosted domains, mailboxes and aliases, as the Postfix maps need them. */
@@ -58,6 +68,8 @@ export interface PostfixSettings extends MailDirectory, MailPolicy {
   stack: string;
   tlsKeyFile: string;
   tlsCertFile: string;
+  /** Protocols, cipher exclusions and DH parameters of the server side (docs/tls.md#tls-profile). */
+  tlsProfile: TlsProfile;
   /**
    * Smarthost for all outbound mail, `[host]:port`; `authenticated`: credentials are installed
    * (see smarthostCredentials). TLS is always required toward it, and a named smarthost's

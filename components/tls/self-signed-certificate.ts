@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { installFiles } from "../host/install-files";
 import { HostAccess } from "../host/remote";
-import { CertificateSource, certificatePaths } from "./certificate-source";
+import { certificateFacts, CertificateSource, certificatePaths } from "./certificate-source";
 import { CERTIFICATE_PROFILE, SelfSignedResource } from "./self-signed.provider";
 
 export interface SelfSignedCertificateArgs {
@@ -45,6 +45,8 @@ export class SelfSignedCertificate extends pulumi.ComponentResource implements C
   public readonly ready: command.remote.Command;
   /** Clients pin the certificate itself. */
   public readonly trustAnchorPem: pulumi.Output<string>;
+  public readonly sha256Fingerprint: pulumi.Output<string>;
+  public readonly spkiSha256: pulumi.Output<string>;
 
   constructor(name: string, args: SelfSignedCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailfleet:tls:SelfSignedCertificate", name, {}, opts);
@@ -61,6 +63,9 @@ export class SelfSignedCertificate extends pulumi.ComponentResource implements C
     this.certPem = cert.certPem;
     this.notAfter = cert.notAfter;
     this.trustAnchorPem = cert.certPem;
+    const facts = cert.certPem.apply(certificateFacts);
+    this.sha256Fingerprint = facts.sha256Fingerprint;
+    this.spkiSha256 = facts.spkiSha256;
     this.ready = installFiles(`${name}-install`, args.host, "tls", [
       { path: this.keyFile, owner: "root", group: "root", mode: "0600", kind: "plain", content: pulumi.secret(cert.privateKeyPem), secret: true },
       { path: this.certFile, owner: "root", group: "root", mode: "0644", kind: "plain", content: cert.certPem },

@@ -298,7 +298,7 @@ describe("mail policy on a provisioned host", { skip: why }, () => {
   });
 
   it("offers AUTH on 25 only when opted in, only after STARTTLS, and limits AUTH per client", () => {
-    const r = up({ "mailfleet:allowAuthOnPort25": { value: "true" }, "mailfleet:authRateLimitPerMinute": { value: "4" } });
+    const r = up({ "mailfleet:allowAuthOnPort25": { value: "true" }, "mailfleet:smtpInboundTlsMinimum": { value: "TLSv1.2" }, "mailfleet:authRateLimitPerMinute": { value: "4" } });
     assert.equal(r.code, 0, r.log);
     const plain = swaks(["--server", mx.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--quit-after", "EHLO"]);
     assert.ok(!plain.replies.some((l) => /AUTH/.test(l)), plain.raw);

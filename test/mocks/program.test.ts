@@ -37,11 +37,14 @@ describe("the program's resources", () => {
     const tree = registered.map((r) => `${r.parent} > ${r.name} (${r.type})`).sort();
     assert.deepEqual(tree, [
       "- > mailfleet-mock-test (pulumi:pulumi:Stack)",
+      "mail > mail-dh (mailfleet:tls:DhParams)",
       "mail > mail-dovecot (mailfleet:mail:Dovecot)",
       "mail > mail-drift-timer (command:remote:Command)",
       "mail > mail-host (mailfleet:host:DebianHost)",
       "mail > mail-postfix (mailfleet:mail:Postfix)",
       "mail > mail-tls (mailfleet:tls:SelfSignedCertificate)",
+      "mail-dh > mail-dh-install (command:remote:Command)",
+      "mail-dh > mail-dh-timer (command:remote:Command)",
       "mail-dovecot > mail-dovecot-config (command:remote:Command)",
       "mail-dovecot > mail-dovecot-users (command:remote:Command)",
       "mail-dovecot > mail-dovecot-vmail (command:remote:Command)",
@@ -54,11 +57,13 @@ describe("the program's resources", () => {
     ]);
   });
 
-  it("orders the steps: host, certificate, Dovecot (vmail, users, config), then Postfix", () => {
+  it("orders the steps: host, certificate and DH parameters, Dovecot (vmail, users, config), then Postfix", () => {
     const deps = (name: string) => custom(name).dependencies;
     assert.deepEqual(deps("mail-host-packages"), ["mail-host-bootstrap"]);
     assert.deepEqual(deps("mail-tls-install"), ["mail-host-packages", "mail-tls-cert"]);
-    assert.deepEqual(deps("mail-dovecot-vmail"), ["mail-tls-install"]);
+    assert.deepEqual(deps("mail-dh-install"), ["mail-host-packages"]);
+    assert.deepEqual(deps("mail-dh-timer"), ["mail-dh-install"]);
+    assert.deepEqual(deps("mail-dovecot-vmail"), ["mail-dh-install", "mail-tls-install"]);
     assert.deepEqual(deps("mail-dovecot-users"), ["mail-dovecot-vmail"]);
     assert.deepEqual(deps("mail-dovecot-config"), ["mail-dovecot-users"]);
     assert.deepEqual(deps("mail-postfix-config"), ["mail-dovecot-config"]);
@@ -70,6 +75,8 @@ describe("the program's resources", () => {
       "mail-host-bootstrap": "bash -s",
       "mail-host-packages": "bash -s",
       "mail-tls-install": "/usr/local/sbin/mailfleet-apply tls",
+      "mail-dh-install": "/usr/local/sbin/mailfleet-dhparams install regenerate 3072",
+      "mail-dh-timer": "/usr/local/sbin/mailfleet-apply systemd mailfleet-dhparams",
       "mail-dovecot-vmail": "bash -s",
       "mail-dovecot-users": "/usr/local/sbin/mailfleet-users 100000",
       "mail-dovecot-config": "/usr/local/sbin/mailfleet-apply dovecot",

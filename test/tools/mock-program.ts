@@ -6,6 +6,24 @@ import * as pulumi from "@pulumi/pulumi";
 
 export const MOCK_TLS_KEY = "-----BEGIN RSA PRIVATE KEY-----\nmock-tls-key-material\n-----END RSA PRIVATE KEY-----\n";
 
+/** A real (throwaway) certificate, so fingerprints can be computed from what the mocks return. */
+export const MOCK_CERT_PEM = ((): string => {
+  const forge = require("node-forge") as typeof import("node-forge");
+  const keys = forge.pki.rsa.generateKeyPair({ bits: 1024, e: 0x10001 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = "01";
+  cert.validity.notBefore = new Date("2026-01-01T00:00:00Z");
+  cert.validity.notAfter = new Date("2028-01-01T00:00:00Z");
+  cert.setSubject([{ name: "commonName", value: "mock" }]);
+  cert.setIssuer([{ name: "commonName", value: "mock" }]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
+})();
+
+/** What mailfleet-acme issue prints on a host (mock of the command's stdout). */
+export const MOCK_ACME_STATUS = `mailfleet-acme: installed\nnotAfter=2027-02-23T00:00:00Z\nsha256=${"ab".repeat(32)}\nspkiSha256=${"cd".repeat(32)}\n${MOCK_CERT_PEM}`;
+
 export interface Registered {
   type: string;
   name: string;
@@ -25,8 +43,9 @@ export async function runProgramUnderMocks(config: Record<string, string>, secre
     newResource: async (args) => {
       const state: Record<string, unknown> = { ...args.inputs };
       if (args.type.startsWith("pulumi-nodejs:dynamic")) {
-        Object.assign(state, { certPem: "-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n", privateKeyPem: MOCK_TLS_KEY, notAfter: "2028-01-01T00:00:00.000Z" });
+        Object.assign(state, { certPem: MOCK_CERT_PEM, privateKeyPem: MOCK_TLS_KEY, notAfter: "2028-01-01T00:00:00.000Z" });
       }
+      if (args.type === "command:remote:Command" && String(args.inputs.create).includes("mailfleet-acme issue")) state.stdout = MOCK_ACME_STATUS;
       return { id: `${args.name}-id`, state };
     },
     call: (args) => {

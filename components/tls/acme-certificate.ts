@@ -1,0 +1,105 @@
+// An ACME certificate issued and renewed on the host by lego (Debian's package), so renewal never
+// waits for anyone to run `pulumi up` (docs/tls.md#acme). The account key and the certificate's
+// key never leave the host and never enter Pulumi state.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { AcmeSettings } from "../config/tls";
+import { hostTimer } from "../host/host-timer";
+import { HostAccess, remoteStep } from "../host/remote";
+import { CertificateSource, certificatePaths } from "./certificate-source";
+
+export interface AcmeCertificateArgs {
+  host: HostAccess;
+  stack: string;
+  /** The certificate's first name; also names the files. */
+  hostname: string;
+  /**
+   * More names on the certificate (each must reach this host on port 80 while the CA validates).
+   * @default []
+   */
+  altNames?: string[];
+  /** Directory URL, account e-mail, extra CA and renewal window. */
+  acme: AcmeSettings;
+  /** RSA key size: 2048 or 4096 (what lego generates). */
+  keyBits: number;
+  /** Resources that must exist first (the host's packages and programs). */
+  dependsOn?: pulumi.Resource[];
+}
+
+/** The lines mailfleet-acme issue reads on stdin (no secrets: the account key is made on the host). */
+export function acmeSettingsText(args: Pick<AcmeCertificateArgs, "hostname" | "altNames" | "acme" | "keyBits">): string {
+  const { keyFile, certFile } = certificatePaths(args.hostname);
+  const lines = [
+    `server=${args.acme.directoryUrl}`,
+    `email=${args.acme.email}`,
+    `key_type=rsa${args.keyBits}`,
+    `renew_days=${args.acme.renewBeforeDays}`,
+    ...[args.hostname, ...(args.altNames ?? []).filter((n) => n !== args.hostname)].map((d) => `domain=${d}`),
+    `ca_pem_b64=${args.acme.caCertificatePem ? Buffer.from(`${args.acme.caCertificatePem}\n`).toString("base64") : ""}`,
+    `cert_file=${certFile}`,
+    `key_file=${keyFile}`,
+  ];
+  return `${lines.join("\n")}\n@@done ${lines.length}\n`;
+}
+
+/** The facts mailfleet-acme prints after an issue: notAfter=, sha256=, spkiSha256= and the PEM. */
+export function parseAcmeStatus(stdout: string): { notAfter: string; sha256Fingerprint: string; spkiSha256: string; certPem: string } {
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}=(.+)$`, "m").exec(stdout);
+    if (!m) throw new Error(`mailfleet-acme printed no ${name}= line:\n${stdout.slice(-2000)}`);
+    return m[1].trim();
+  };
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(stdout);
+  if (!pem) throw new Error(`mailfleet-acme printed no certificate:\n${stdout.slice(-2000)}`);
+  return { notAfter: field("notAfter"), sha256Fingerprint: field("sha256"), spkiSha256: field("spkiSha256"), certPem: `${pem[0]}\n` };
+}
+
+/**
+ * Issues the certificate on the first `up` (and when its names, CA or key size change), failing
+ * with the CA's own reason when the order is refused; a timer renews it twice a day and reloads
+ * Postfix and Dovecot only when a new certificate was installed. The outputs describe the
+ * certificate as of the last `up` that ran the issue step; `mailfleet-acme status` on the host
+ * tells the live one.
+ * @see https://datatracker.ietf.org/doc/html/rfc8555
+ */
+export class AcmeCertificate extends pulumi.ComponentResource implements CertificateSource {
+  public readonly keyFile: string;
+  public readonly certFile: string;
+  public readonly ready: command.remote.Command;
+  public readonly certPem: pulumi.Output<string>;
+  public readonly notAfter: pulumi.Output<string>;
+  public readonly sha256Fingerprint: pulumi.Output<string>;
+  public readonly spkiSha256: pulumi.Output<string>;
+  /** The renewal timer's install step. */
+  public readonly renewTimer: command.remote.Command;
+
+  constructor(name: string, args: AcmeCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mailfleet:tls:AcmeCertificate", name, {}, opts);
+    ({ keyFile: this.keyFile, certFile: this.certFile } = certificatePaths(args.hostname));
+    if (args.keyBits !== 2048 && args.keyBits !== 4096) throw new pulumi.ResourceError(`ACME keys are 2048 or 4096 bits (lego), not ${args.keyBits}`, this);
+    this.ready = remoteStep(`${name}-issue`, {
+      host: args.host,
+      create: "/usr/local/sbin/mailfleet-acme issue",
+      stdin: acmeSettingsText(args),
+      // The live files stay (Postfix and Dovecot name them); the timer goes with its own step.
+      delete: "rm -f /etc/mailfleet/acme/acme.conf /etc/mailfleet/acme/ca.pem",
+    }, { parent: this, dependsOn: args.dependsOn });
+    const facts = this.ready.stdout.apply(parseAcmeStatus);
+    this.certPem = facts.certPem;
+    this.notAfter = facts.notAfter;
+    this.sha256Fingerprint = facts.sha256Fingerprint;
+    this.spkiSha256 = facts.spkiSha256;
+    this.renewTimer = hostTimer(`${name}-renew-timer`, {
+      host: args.host,
+      stack: args.stack,
+      unit: "mailfleet-acme-renew",
+      description: "Renew the ACME certificate when it is due and install it (mailfleet)",
+      timerDescription: "Twice-daily ACME renewal check (mailfleet)",
+      execStart: "/usr/local/sbin/mailfleet-acme renew",
+      after: "network-online.target",
+      onCalendar: "*-*-* 00,12:00:00",
+      randomizedDelay: "1h",
+    }, { parent: this, dependsOn: [this.ready] });
+    this.registerOutputs({ notAfter: this.notAfter, sha256Fingerprint: this.sha256Fingerprint, spkiSha256: this.spkiSha256 });
+  }
+}
