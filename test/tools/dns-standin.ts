@@ -20,6 +20,8 @@ export interface ResolverOptions {
   localDomains?: string[];
   /** How long to wait for dnsmasq to bind. @default 5000 */
   startTimeoutMs?: number;
+  /** MX records (dnsmasq --mx-host): mail for `domain` goes to `host`. @default [] */
+  mx?: Array<{ domain: string; host: string }>;
 }
 
 export interface Resolver {
@@ -34,12 +36,16 @@ export interface Resolver {
 
 const NAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
-export function dnsmasqArgs(listen: string, records: DnsRecord[], port: number, localDomains: string[]): string[] {
+export function dnsmasqArgs(listen: string, records: DnsRecord[], port: number, localDomains: string[], mx: Array<{ domain: string; host: string }> = []): string[] {
   const args = ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
     `--listen-address=${listen}`, `--port=${port}`, "--log-facility=-", "--log-queries", "--user=root", "--pid-file="];
   for (const d of localDomains) {
     if (!NAME_RE.test(d)) throw new Error(`dns-standin: bad domain ${JSON.stringify(d)}`);
     args.push(`--local=/${d}/`);
+  }
+  for (const m of mx) {
+    if (!NAME_RE.test(m.domain) || !NAME_RE.test(m.host)) throw new Error(`dns-standin: bad MX ${JSON.stringify(m)}`);
+    args.push(`--mx-host=${m.domain},${m.host},10`);
   }
   for (const r of records) {
     if (!NAME_RE.test(r.name)) throw new Error(`dns-standin: bad name ${JSON.stringify(r.name)}`);
@@ -56,7 +62,7 @@ process.once("exit", () => alive.forEach((c) => c.kill("SIGKILL")));
 /** Start dnsmasq on `listen` (an IPv4 or IPv6 address) answering only for `records`. */
 export async function startResolver(listen: string, records: DnsRecord[], opts: ResolverOptions = {}): Promise<Resolver> {
   const port = opts.port ?? 53;
-  const child = spawn("dnsmasq", dnsmasqArgs(listen, records, port, opts.localDomains ?? []), { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("dnsmasq", dnsmasqArgs(listen, records, port, opts.localDomains ?? [], opts.mx ?? []), { stdio: ["ignore", "pipe", "pipe"] });
   alive.add(child);
   let log = "";
   child.stdout!.on("data", (b) => (log += b));

@@ -19,16 +19,17 @@ export class ProvisionedHost {
 
   /**
    * Boots test host `name` at address index `index` and runs the first `up` of `stack`;
-   * `beforeFirstUp` may prepare the fresh host first (a held lock, an interrupted dpkg).
+   * `beforeFirstUp` may prepare the fresh host first (a held lock, an interrupted dpkg) and
+   * return config overrides that every `up` of this host then uses.
    */
-  constructor(readonly name: string, index: number, readonly stack = "sandbox", beforeFirstUp?: (host: TestHost) => void) {
+  constructor(readonly name: string, index: number, readonly stack = "sandbox", beforeFirstUp?: (host: TestHost) => Record<string, Override> | void) {
     this.hostname = String(stackConfig(stack).hostname);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `mailfleet-${name}-`));
     this.statePath = path.join(this.dir, "state.json");
     this.host = startHost(name, { fqdn: this.hostname, index });
-    beforeFirstUp?.(this.host);
+    const extra = beforeFirstUp?.(this.host) ?? {};
     this.passwords = generatePasswords(stack);
-    this.overrides = hostOverrides(this.host, this.passwords);
+    this.overrides = { ...hostOverrides(this.host, this.passwords), ...extra };
     this.first = this.up();
     const caFile = path.join(this.dir, "ca.pem");
     fs.writeFileSync(caFile, String(this.first.summary.outputs.certificatePem ?? ""));
