@@ -37,7 +37,7 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   it("provisions every resource on the first run", () => {
     assert.equal(p.first.code, 0, p.first.log);
     assert.deepEqual(p.first.summary.operations.map((o) => `${o.op} ${o.name}`).sort(), [
-      "create mail-dovecot-config", "create mail-dovecot-users", "create mail-dovecot-vmail", "create mail-drift-timer", "create mail-host-bootstrap",
+      "create mail-dh-install", "create mail-dovecot-config", "create mail-dovecot-users", "create mail-dovecot-vmail", "create mail-drift-timer", "create mail-host-bootstrap",
       "create mail-host-packages", "create mail-postfix-config", "create mail-tls-cert", "create mail-tls-install",
     ]);
   });
