@@ -13,16 +13,17 @@ export type PasswordEntry = { value: string; problem?: string };
 export function parsePasswordMap(text: string): Map<string, PasswordEntry> | string {
   const out = new Map<string, PasswordEntry>();
   if (text.trim() === "") return out;
-  const doc = YAML.parseDocument(text, { schema: "failsafe", uniqueKeys: true });
+  // Duplicate keys are found below with a Set: the yaml library's own uniqueKeys check compares
+  // every key with every other (quadratic: 4.6 s of a 6 s read at 20,000 mailboxes).
+  const doc = YAML.parseDocument(text, { schema: "failsafe", uniqueKeys: false });
   if (doc.errors.length) {
     const codes = [...new Set(doc.errors.map((e) => e.code))];
-    return codes.includes("DUPLICATE_KEY")
-      ? "lists a mailbox twice; keep one password per mailbox"
-      : `is not a YAML map of "address: password" lines (YAML error ${codes.join(", ")} at line ${doc.errors[0].linePos?.[0].line ?? "?"})`;
+    return `is not a YAML map of "address: password" lines (YAML error ${codes.join(", ")} at line ${doc.errors[0].linePos?.[0].line ?? "?"})`;
   }
   if (!YAML.isMap(doc.contents)) return 'is not a YAML map of "address: password" lines';
   for (const pair of doc.contents.items) {
     const key = YAML.isScalar(pair.key) ? String(pair.key.value) : "";
+    if (out.has(key)) return "lists a mailbox twice; keep one password per mailbox";
     if (YAML.isAlias(pair.value)) {
       out.set(key, { value: "", problem: "refers to another entry with a YAML alias (*name); write each password out in quotes" });
       continue;
