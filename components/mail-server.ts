@@ -54,6 +54,8 @@ export const MAIL_PACKAGES = [
   "openssl",
   // mailfleet-queue-cleanup reads postqueue's JSON.
   "jq",
+  // mailfleet-users' keyed digests (Digest::SHA); perl-base alone lacks it.
+  "perl",
 ];
 
 /** Debian packages only some stacks need. */

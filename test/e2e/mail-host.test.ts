@@ -133,13 +133,20 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   it("keeps a password's hash when the password is unchanged and rehashes a changed one", () => {
     const input = `${Object.entries(p.passwords).map(([a, p]) => `${a}\t${p}\n`).join("")}@@done ${Object.keys(p.passwords).length}\n`;
     const hashes = sshOk(host, "sha256sum /etc/dovecot/users");
-    assert.match(sshOk(host, "/usr/local/sbin/mailfleet-users 5000", input), /^unchanged: /);
+    // Unchanged passwords are proved by the host's keyed digests, without crypt().
+    assert.match(sshOk(host, "/usr/local/sbin/mailfleet-users 5000", input), /^unchanged: \/etc\/dovecot\/users \(3 by digest, 0 by crypt\)/);
+    assert.equal(sshOk(host, "stat -c '%U:%G %a' /var/lib/mailfleet/users.key /var/lib/mailfleet/users.digest"), "root:root 600\nroot:root 600\n");
+    assert.doesNotMatch(sshOk(host, "cat /var/lib/mailfleet/users.digest"), new RegExp(Object.values(p.passwords).join("|")));
+    assert.equal(sshOk(host, "sha256sum /etc/dovecot/users"), hashes);
+    // A digest that does not match (here: edited) falls back to crypt() for that mailbox only.
+    sshOk(host, "sed -i 's/^\\(alice@example.test\t\\).*/\\1deadbeef/' /var/lib/mailfleet/users.digest");
+    assert.match(sshOk(host, "/usr/local/sbin/mailfleet-users 5000", input), /^unchanged: \/etc\/dovecot\/users \(2 by digest, 1 by crypt\)/);
     assert.equal(sshOk(host, "sha256sum /etc/dovecot/users"), hashes);
     const line = (a: string) => sshOk(host, `grep '^${a}:' /etc/dovecot/users`);
     const aliceBefore = line("alice@example.test");
     const bobBefore = line("bob@example.test");
     const changed = input.replace(`bob@example.test\t${p.passwords["bob@example.test"]}`, "bob@example.test\tanother-password-42");
-    assert.match(sshOk(host, "/usr/local/sbin/mailfleet-users 5000", changed), /^changed \/etc\/dovecot\/users \(2 kept, 1 hashed\)/);
+    assert.match(sshOk(host, "/usr/local/sbin/mailfleet-users 5000", changed), /^changed \/etc\/dovecot\/users \(2 kept by digest, 0 kept by crypt, 1 hashed\)/);
     assert.equal(line("alice@example.test"), aliceBefore);
     assert.notEqual(line("bob@example.test"), bobBefore);
     sshOk(host, "/usr/local/sbin/mailfleet-users 5000", input);
