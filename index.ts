@@ -21,6 +21,7 @@ const server = new MailServer("mail", {
   policy: config.policy,
   relay: relay && { nexthop: relay.nexthop, username: relay.username, password: pulumi.secret(relay.password) },
   tls: config.tls,
+  capacity: config.capacity,
 });
 
 export const hostname = server.hostname;

@@ -41,6 +41,11 @@ export interface MailServerArgs {
    * port 25 offers (docs/tls.md).
    */
   tls: TlsSettings;
+  /**
+   * Overrides of the limits derived from the host's size; 0 derives (docs/dovecot.md#capacity).
+   * @example { imapMaxSessions: 0 }
+   */
+  capacity: { imapMaxSessions: number };
 }
 
 /** Debian packages of a mail host (docs/dovecot.md#packages); never dovecot-submissiond (it takes 587). */
@@ -90,7 +95,7 @@ export class MailServer extends pulumi.ComponentResource {
       schedule: args.tls.dhRegenerateSchedule,
       dependsOn: [host.ready],
     }, { parent: this });
-    const dovecot = this.dovecot(name, args, tls, dh);
+    const dovecot = this.dovecot(name, args, host, tls, dh);
     const postfix = new Postfix(`${name}-postfix`, { ...postfixArgs, host: args.host, dependsOn: [dovecot.configured] }, { parent: this });
     this.driftTimer(name, args, postfix);
     this.certificatePem = tls.certPem;
@@ -155,7 +160,7 @@ export class MailServer extends pulumi.ComponentResource {
     }, { parent: this });
   }
 
-  private dovecot(name: string, args: MailServerArgs, tls: CertificateSource, dh: DhParams): Dovecot {
+  private dovecot(name: string, args: MailServerArgs, host: DebianHost, tls: CertificateSource, dh: DhParams): Dovecot {
     return new Dovecot(`${name}-dovecot`, {
       host: args.host,
       stack: args.stack,
@@ -164,6 +169,8 @@ export class MailServer extends pulumi.ComponentResource {
       tlsKeyFile: tls.keyFile,
       tlsCertFile: tls.certFile,
       tlsProfile: tlsProfileOf(args.tls),
+      hostSize: host.size,
+      imapMaxSessions: args.capacity.imapMaxSessions,
       mailboxes: args.directory.mailboxes,
       passwordHashRounds: args.passwordHashRounds,
       purgeRemovedMailboxes: args.purgeRemovedMailboxes,
@@ -189,7 +196,8 @@ export class MailServer extends pulumi.ComponentResource {
   /** The named security checks over the rendered Postfix config, before any resource exists. */
   private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn">, tls: TlsSettings): void {
     const settings = renderSettings(p);
-    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), vmailUid: VMAIL_UID });
+    // The capacity block depends on the host's size, not on anything a check reads: any size will do.
+    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), hostSize: { cores: 1, memMiB: 1024 }, imapMaxSessions: 0, vmailUid: VMAIL_UID });
     try {
       assertSecure({
         mainCf: mainCf(settings),

@@ -29,6 +29,8 @@ export interface MailConfig {
   policy: MailPolicy;
   relay?: RelayHost;
   tls: TlsSettings;
+  /** Overrides of the limits derived from the host's size (docs/dovecot.md#capacity). */
+  capacity: { imapMaxSessions: number };
 }
 
 /**
@@ -56,5 +58,6 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     policy,
     relay,
     tls,
+    capacity: { imapMaxSessions: r.integer("imapMaxSessions") },
   };
 }

@@ -203,6 +203,11 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     default: false,
     description: "The host's resolver validates DNSSEC: Postfix then uses it (smtp_dns_support_level = dnssec) and dane-only policies are allowed.",
   },
+  imapMaxSessions: {
+    type: "integer",
+    min: 0, max: 100000, default: 0,
+    description: "Concurrent IMAP sessions Dovecot allows. 0: derived from the host's memory ((MiB - 512) / 4, between 100 and 20000; see docs/dovecot.md#capacity).",
+  },
   purgeRemovedMailboxes: {
     type: "boolean",
     default: false,

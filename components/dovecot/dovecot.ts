@@ -4,6 +4,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { installFiles } from "../host/install-files";
 import { HostAccess, remoteStep } from "../host/remote";
+import type { HostSize } from "../host/host-size";
 import type { TlsProfile } from "../tls/profile";
 import { dovecotConf } from "./render";
 
@@ -17,6 +18,13 @@ export interface DovecotArgs {
   tlsCertFile: string;
   /** Ciphers, groups and DH parameters (docs/tls.md#tls-profile). */
   tlsProfile: TlsProfile;
+  /** Cores and memory of the host (the package step reads them there). */
+  hostSize: pulumi.Input<HostSize>;
+  /**
+   * Concurrent IMAP sessions.
+   * @default derived from hostSize: (MiB - 512) / 4, between 100 and 20,000 (docs/dovecot.md#capacity)
+   */
+  imapMaxSessions?: number;
   /**
    * Mailboxes with their passwords (each password a secret). Stored on the host only as
    * SHA512-CRYPT hashes in /etc/dovecot/users (root:dovecot 0640).
@@ -40,7 +48,10 @@ export class Dovecot extends pulumi.ComponentResource {
     super("mailfleet:mail:Dovecot", name, {}, opts);
     const vmail = this.vmailAccount(name, args.host, VMAIL_UID, args.dependsOn);
     const users = this.users(name, args, vmail);
-    this.configured = installFiles(`${name}-config`, args.host, "dovecot", [dovecotConf({ ...args, vmailUid: VMAIL_UID })], {
+    const conf = pulumi.output(args.hostSize).apply((hostSize) => dovecotConf({ ...args, hostSize, imapMaxSessions: args.imapMaxSessions ?? 0, vmailUid: VMAIL_UID }));
+    this.configured = installFiles(`${name}-config`, args.host, "dovecot", [{
+      path: "/etc/dovecot/dovecot.conf", owner: "root", group: "root", mode: "0644", kind: "plain", content: conf.content,
+    }], {
       parent: this,
       dependsOn: [users],
     });

@@ -2,6 +2,8 @@
 import { HostFile } from "../host/bundle";
 import { managedHeader, renderTemplate } from "../render/template";
 import { dovecotTls, TlsProfile } from "../tls/profile";
+import type { HostSize } from "../host/host-size";
+import { dovecotCapacity } from "./capacity";
 
 export interface DovecotSettings {
   stack: string;
@@ -11,12 +13,17 @@ export interface DovecotSettings {
   tlsCertFile: string;
   /** Ciphers, groups and DH parameters (docs/tls.md#tls-profile). */
   tlsProfile: TlsProfile;
+  /** Cores and memory of the host, which the limits derive from. */
+  hostSize: HostSize;
+  /** Concurrent IMAP sessions; 0: derived from hostSize. */
+  imapMaxSessions: number;
   /** uid and gid of the vmail account that owns every Maildir (ISPmail convention: 5000). */
   vmailUid: number;
 }
 
 export function dovecotConf(s: DovecotSettings): HostFile {
   const tls = dovecotTls(s.tlsProfile);
+  const c = dovecotCapacity(s.hostSize, s.imapMaxSessions);
   return {
     path: "/etc/dovecot/dovecot.conf",
     owner: "root",
@@ -32,6 +39,13 @@ export function dovecotConf(s: DovecotSettings): HostFile {
       sslCipherList: tls.cipherList,
       sslCurveList: tls.curveList,
       sslDh: tls.dhLine,
+      hostSize: `${s.hostSize.cores} cores, ${s.hostSize.memMiB} MiB`,
+      sessionsRule: s.imapMaxSessions > 0 ? "mailfleet:imapMaxSessions" : "(MiB - 512) / 4",
+      imapSessions: String(c.imapSessions),
+      loginProcesses: String(c.loginProcesses),
+      loginClients: String(c.loginClientsPerProcess),
+      authWorkers: String(c.authWorkers),
+      clientLimit: String(c.clientLimit),
       vmailUid: String(s.vmailUid),
     }),
   };

@@ -3,6 +3,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { hostPrograms } from "./host-programs";
+import { HostSize, parseHostSize } from "./host-size";
 import { HostAccess, heredocInstaller, remoteStep } from "./remote";
 
 export interface DebianHostArgs {
@@ -26,12 +27,15 @@ export class DebianHost extends pulumi.ComponentResource {
   public readonly access: HostAccess;
   /** Depend on this to run after the packages are installed. */
   public readonly ready: command.remote.Command;
+  /** Cores and memory, as the package step read them on the host. */
+  public readonly size: pulumi.Output<HostSize>;
 
   constructor(name: string, args: DebianHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailfleet:host:DebianHost", name, {}, opts);
     this.access = args.access;
     const bootstrap = this.bootstrap(name, args);
     this.ready = this.installPackages(name, args, bootstrap);
+    this.size = this.ready.stdout.apply(parseHostSize);
     this.registerOutputs({});
   }
 
@@ -82,6 +86,8 @@ export class DebianHost extends pulumi.ComponentResource {
       '  install_all >>"$log" 2>&1 || { tail -n 30 "$log" >&2; exit 1; }',
       "fi",
       `echo "installed: ${packages.join(" ")}"`,
+      // The host's size, from which Dovecot's limits derive (docs/dovecot.md#capacity).
+      "echo \"host-size: cores=$(nproc) memMiB=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)\"",
     ].join("\n");
     return remoteStep(`${name}-packages`, {
       host: args.access,

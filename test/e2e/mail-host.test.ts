@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import * as YAML from "yaml";
-import { lastReply, openImapSession, swaks } from "../tools/probe";
+import { imaps, lastReply, openImapSession, swaks } from "../tools/probe";
 import { ProvisionedHost } from "../tools/provisioned";
 import { Override, stackConfig } from "../tools/stack-run";
 import { cannotBootHosts, ssh, sshOk, TestHost } from "../tools/testhost";
@@ -200,8 +200,13 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     assert.equal(changed.code, 0, changed.log);
     assert.deepEqual(changed.summary.operations.filter((o) => o.op !== "same").map((o) => o.name), ["mail-dovecot-users"]);
     assert.match(await session.closed, /BYE/, "the session with the old password is still open");
+    // Dovecot's auth cache held bob's old hash from that login: the change flushed it, so the old
+    // password fails and the new one works at once, not when the entry expires.
+    assert.notEqual(imaps(p.imap, "bob@example.test", p.passwords["bob@example.test"], "INBOX").code, 0, "the old password still logs in");
+    assert.equal(imaps(p.imap, "bob@example.test", "bob-new-password-77", "INBOX").code, 0, "the new password does not log in");
     const back = up();
     assert.equal(back.code, 0, back.log);
+    assert.equal(imaps(p.imap, "bob@example.test", p.passwords["bob@example.test"], "INBOX").code, 0, "the restored password does not log in");
   });
 
   it("archives a removed mailbox's Maildir, so the address given to a new owner starts empty", async () => {

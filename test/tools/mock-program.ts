@@ -46,6 +46,7 @@ export async function runProgramUnderMocks(config: Record<string, string>, secre
         Object.assign(state, { certPem: MOCK_CERT_PEM, privateKeyPem: MOCK_TLS_KEY, notAfter: "2028-01-01T00:00:00.000Z" });
       }
       if (args.type === "command:remote:Command" && String(args.inputs.create).includes("mailfleet-acme issue")) state.stdout = MOCK_ACME_STATUS;
+      if (args.type === "command:remote:Command" && String(args.inputs.stdin ?? "").includes("host-size: cores=")) state.stdout = "installed: (mock)\nhost-size: cores=2 memMiB=2048\n";
       return { id: `${args.name}-id`, state };
     },
     call: (args) => {

@@ -1,0 +1,44 @@
+// Pure: the host's size -> Dovecot's process and connection limits (docs/dovecot.md#capacity).
+// The size is read on the host by the package step (cores from nproc, memory from /proc/meminfo);
+// mailfleet:imapMaxSessions overrides the session count the rule derives.
+import type { HostSize } from "../host/host-size";
+
+export interface DovecotCapacity {
+  /** service imap process_limit: one imap process per logged-in session. */
+  imapSessions: number;
+  /** imap-login processes in high-performance mode (one per core). */
+  loginProcesses: number;
+  /** Connections each login process serves (TLS sessions, logged in or not). */
+  loginClientsPerProcess: number;
+  /** auth_worker_max_count: password checks of cached users run in parallel, one per core. */
+  authWorkers: number;
+  /** default_client_limit: anvil and the log service hear from every imap and login process. */
+  clientLimit: number;
+}
+
+/** Memory the rule leaves to the system, Postfix and Dovecot's own services. */
+export const RESERVED_MIB = 512;
+/** Memory one IMAP session takes: its imap process plus its TLS state in a login process. */
+export const MIB_PER_SESSION = 4;
+const MIN_SESSIONS = 100;
+const MAX_SESSIONS = 20000;
+
+/**
+ * Sessions = (memory - 512 MiB) / 4 MiB, between 100 and 20,000 (a 2 GiB host: 384; 8 GiB: 1,920),
+ * unless imapMaxSessions (> 0) says otherwise. Login processes and auth workers: one per core.
+ */
+export function dovecotCapacity(size: HostSize, imapMaxSessions: number): DovecotCapacity {
+  const derived = Math.floor((size.memMiB - RESERVED_MIB) / MIB_PER_SESSION);
+  const imapSessions = imapMaxSessions > 0 ? imapMaxSessions : Math.min(MAX_SESSIONS, Math.max(MIN_SESSIONS, derived));
+  const loginProcesses = Math.max(1, size.cores);
+  // Logins in progress count too: 10 % and 16 connections of room per process.
+  const loginClientsPerProcess = Math.ceil((imapSessions * 11) / (10 * loginProcesses)) + 16;
+  return {
+    imapSessions,
+    loginProcesses,
+    loginClientsPerProcess,
+    authWorkers: Math.max(1, size.cores),
+    // Never below Dovecot's own default of 1000.
+    clientLimit: Math.max(1000, imapSessions + loginProcesses * loginClientsPerProcess + 100),
+  };
+}
