@@ -172,8 +172,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   },
   acmeRenewBeforeDays: {
     type: "integer",
-    min: 1, max: 3650, default: 30,
-    description: "The host's twice-daily renewal replaces the ACME certificate this many days before it expires (1 to 3650).",
+    min: 1, max: 60, default: 30,
+    description: "The host's twice-daily renewal replaces the ACME certificate this many days before it expires (1 to 60; Let's Encrypt certificates last 90 days, and a window as long as the certificate would order a new one twice a day into the CA's rate limits).",
   },
   dhParams: {
     type: "string",

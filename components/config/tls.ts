@@ -76,6 +76,9 @@ function readSchedule(r: ConfigReader): string {
   const value = (r.text("dhRegenerateSchedule") ?? "").trim();
   if (!/^[A-Za-z0-9*:\/,. ~-]{1,64}$/.test(value)) {
     r.bad(k("dhRegenerateSchedule"), `${show(value)} is not a systemd calendar expression (e.g. daily, weekly, "Sun *-*-* 03:00:00")`);
+  } else if (/^(minutely|hourly|secondly)$/i.test(value) || /\*:|:\*|\//.test(value)) {
+    // Each run costs a minute or more of a core and reloads both daemons (emptying Dovecot's auth cache).
+    r.bad(k("dhRegenerateSchedule"), `${show(value)} runs more often than daily; a generation costs a minute or more of a core and reloads Postfix and Dovecot: use daily, weekly or a fixed time such as "Sun *-*-* 03:00:00"`);
   }
   return value;
 }

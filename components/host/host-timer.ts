@@ -64,6 +64,8 @@ export function hostTimer(name: string, args: HostTimerArgs, opts: pulumi.Custom
   if (!/^mailfleet-[a-z0-9-]+$/.test(args.unit)) throw new Error(`timer unit "${args.unit}" must be named mailfleet-<job>`);
   return installFiles(name, args.host, `systemd ${args.unit}`, timerUnits(args), opts, [
     `systemctl disable --now ${args.unit}.timer`,
+    // A run in progress stops too (a DH generation must not finish after its timer is gone).
+    `systemctl stop ${args.unit}.service`,
     `rm -f ${service} ${timer}`,
     "systemctl daemon-reload",
   ]);

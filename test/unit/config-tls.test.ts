@@ -78,6 +78,12 @@ describe("TLS config", () => {
     ["fails on a schedule with shell characters", { "mailfleet:dhRegenerateSchedule": "daily; rm -rf /" }, [
       'mailfleet:dhRegenerateSchedule: "daily; rm -rf /" is not a systemd calendar expression (e.g. daily, weekly, "Sun *-*-* 03:00:00")',
     ]],
+    ["fails on a DH schedule more often than daily", { "mailfleet:dhRegenerateSchedule": "hourly" }, [
+      'mailfleet:dhRegenerateSchedule: "hourly" runs more often than daily; a generation costs a minute or more of a core and reloads Postfix and Dovecot: use daily, weekly or a fixed time such as "Sun *-*-* 03:00:00"',
+    ]],
+    ["fails on a renewal window as long as a certificate's life", { ...acme, "mailfleet:acmeRenewBeforeDays": "90" }, [
+      "mailfleet:acmeRenewBeforeDays: 90 is out of range; use 1 to 60",
+    ]],
     ["fails on TLS 1.1 as the port-25 minimum", { "mailfleet:smtpInboundTlsMinimum": "TLSv1.1" }, [
       'mailfleet:smtpInboundTlsMinimum: "TLSv1.1" is not allowed; use one of TLSv1, TLSv1.2',
     ]],
