@@ -4,21 +4,19 @@
 // certificate issuance and its DH install step took (the first up must not wait for a DH
 // generation: the install step is compared with the whole run), then DH generation on the host
 // for 2048, 3072 and 4096 bits, run after the `up` has finished, as it runs from the timer.
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startResolver } from "../test/tools/dns-standin";
 import { startPebble } from "../test/tools/pebble";
 import { generatePasswords, hostOverrides, runStack } from "../test/tools/stack-run";
-import { cannotBootHosts, startHost, stopHost, TestHost } from "../test/tools/testhost";
+import { cannotBootHosts, ssh, startHost, stopHost, TestHost } from "../test/tools/testhost";
 
-/** One DH generation on the host; 4096 bits can take many minutes, beyond the test helpers' ssh timeout. */
+/** One DH generation on the host; 4096 bits can take many minutes, beyond ssh()'s default limit. */
 function generate(host: TestHost, bits: number): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync("ssh", ["-i", host.sshKey, "-o", `UserKnownHostsFile=${host.knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
-    `${host.sshUser}@${host.ipv4}`, `openssl dhparam -out /tmp/bench-dh.pem ${bits} 2>/dev/null && rm -f /tmp/bench-dh.pem`], { timeout: 20 * 60 * 1000 });
-  if (r.status !== 0) throw new Error(`DH generation of ${bits} bits failed (${r.status ?? r.signal})`);
+  const r = ssh(host, `openssl dhparam -out /tmp/bench-dh.pem ${bits} 2>/dev/null && rm -f /tmp/bench-dh.pem`, undefined, 20 * 60 * 1000);
+  if (r.code !== 0) throw new Error(`DH generation of ${bits} bits failed (${r.code}): ${r.stderr}`);
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 

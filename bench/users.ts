@@ -4,9 +4,8 @@
 //   npm run bench:users      (root; boots its own host "benchusers" and removes it afterwards)
 // Rounds: 5,000 (the minimum) so the first runs stay short; the later runs do not depend on the
 // rounds of the kept hashes, only on one new hash each. Prints figures, asserts nothing.
-import { spawnSync } from "child_process";
 import { ProvisionedHost } from "../test/tools/provisioned";
-import { cannotBootHosts, TestHost } from "../test/tools/testhost";
+import { cannotBootHosts, ssh, TestHost } from "../test/tools/testhost";
 
 const SIZES = [1, 100, 1000, 10000];
 const ROUNDS = 5000;
@@ -20,9 +19,8 @@ function list(n: number, extra = "", changeFirst = false): string {
 /** Seconds of one mailfleet-users run on the host, and its report line. */
 function run(host: TestHost, file: string, input: string): { seconds: number; report: string } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync("ssh", ["-i", host.sshKey, "-o", `UserKnownHostsFile=${host.knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
-    `${host.sshUser}@${host.ipv4}`, `/usr/local/sbin/mailfleet-users ${ROUNDS} ${file}`], { input, encoding: "utf8", timeout: 30 * 60 * 1000 });
-  if (r.status !== 0) throw new Error(`mailfleet-users failed: ${r.stderr}`);
+  const r = ssh(host, `/usr/local/sbin/mailfleet-users ${ROUNDS} ${file}`, input, 30 * 60 * 1000);
+  if (r.code !== 0) throw new Error(`mailfleet-users failed: ${r.stderr}`);
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, report: r.stdout.trim().split("\n")[0] };
 }
 

@@ -172,8 +172,7 @@ export const SECURITY_CHECKS: SecurityCheck[] = [
     evaluate(p) {
       for (const s of smtpdServices(p)) {
         if (effective(p, s, "smtpd_sasl_auth_enable") !== "yes") continue;
-        const tlsRequired = effective(p, s, "smtpd_tls_wrappermode") === "yes" || effective(p, s, "smtpd_tls_security_level") === "encrypt";
-        if (!tlsRequired && effective(p, s, "smtpd_tls_auth_only") !== "yes") return `service ${s.name} offers AUTH without requiring TLS (smtpd_tls_auth_only is not yes)`;
+        if (!requiresTls(p, s) && effective(p, s, "smtpd_tls_auth_only") !== "yes") return `service ${s.name} offers AUTH without requiring TLS (smtpd_tls_auth_only is not yes)`;
       }
       return undefined;
     },
@@ -184,8 +183,7 @@ export const SECURITY_CHECKS: SecurityCheck[] = [
     explanation: "RFC 6409/8314: 587 with STARTTLS required (smtpd_tls_security_level = encrypt), 465 with implicit TLS, and smtpd_client_restrictions that reject clients without SASL.",
     evaluate(p) {
       for (const s of smtpdServices(p).filter((x) => !isPort25(x))) {
-        const tls = effective(p, s, "smtpd_tls_wrappermode") === "yes" || effective(p, s, "smtpd_tls_security_level") === "encrypt";
-        if (!tls) return `service ${s.name} does not require TLS`;
+        if (!requiresTls(p, s)) return `service ${s.name} does not require TLS`;
         const c = list(effective(p, s, "smtpd_client_restrictions"));
         if (c[0] !== "permit_sasl_authenticated" || c[c.length - 1] !== "reject") return `service ${s.name}: smtpd_client_restrictions = ${c.join(", ")} does not reject unauthenticated clients`;
       }
@@ -198,9 +196,7 @@ export const SECURITY_CHECKS: SecurityCheck[] = [
     explanation: "RFC 3207: a publicly referenced MX must not require TLS; wrapper mode on 25 breaks every MTA (docs/postfix.md#tls).",
     evaluate(p) {
       for (const s of smtpdServices(p).filter(isPort25)) {
-        if (effective(p, s, "smtpd_tls_security_level") === "encrypt" || effective(p, s, "smtpd_tls_wrappermode") === "yes") {
-          return `service ${s.name} (port 25) requires TLS`;
-        }
+        if (requiresTls(p, s)) return `service ${s.name} (port 25) requires TLS`;
       }
       return undefined;
     },

@@ -16,7 +16,7 @@ import { Pebble, startPebble } from "../tools/pebble";
 import { waitFor } from "../tools/probe";
 import { ProvisionedHost } from "../tools/provisioned";
 import { Override } from "../tools/stack-run";
-import { cannotBootHosts, sshOk, startHost, stopHost, TestHost } from "../tools/testhost";
+import { cannotBootHosts, sshArgs, sshOk, startHost, stopHost, TestHost } from "../tools/testhost";
 import { profileViolations, runTestssl, summarize } from "../tools/testssl";
 
 const why = cannotBootHosts();
@@ -227,8 +227,7 @@ systemctl is-active --quiet postfix@-
 
 function sshAsync(host: TestHost, command: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn("ssh", ["-i", host.sshKey, "-o", `UserKnownHostsFile=${host.knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
-      "-o", "LogLevel=ERROR", `${host.sshUser}@${host.ipv4}`, command], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ssh", sshArgs(host, command), { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (b) => (out += b));
     child.stderr.on("data", (b) => (out += b));

@@ -59,11 +59,17 @@ export interface Result {
   stderr: string;
 }
 
-export function ssh(host: TestHost, command: string, input?: string): Result {
-  const r = spawnSync("ssh", [
+/** ssh's arguments for running `command` on the host as its SSH user, host key pinned. */
+export function sshArgs(host: TestHost, command: string): string[] {
+  return [
     "-i", host.sshKey, "-o", `UserKnownHostsFile=${host.knownHosts}`, "-o", "StrictHostKeyChecking=yes",
     "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", `${host.sshUser}@${host.ipv4}`, command,
-  ], { encoding: "utf8", input: input ?? "", timeout: 120000 });
+  ];
+}
+
+/** Runs `command` on the host; `timeoutMs` (default 2 minutes) bounds the whole call. */
+export function ssh(host: TestHost, command: string, input?: string, timeoutMs = 120000): Result {
+  const r = spawnSync("ssh", sshArgs(host, command), { encoding: "utf8", input: input ?? "", timeout: timeoutMs });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
