@@ -5,7 +5,9 @@
 //    per-user-and-address limit) opened 100 a second and kept open: login latency p50/p95/max and
 //    failures, and p95 ratios to the 10 sessions measured in the same run.
 // 2. The host is provisioned with imapMaxSessions 1,000: with those sessions open, 50 more
-//    connections, and what each gets (an IMAP refusal, a reset, or silence).
+//    connections, and what each gets (an IMAP refusal, a reset, or silence); then, with 50 of
+//    the slots held by connections that never log in, 50 logins: who is served, and what the
+//    idle connections are told.
 // Password hashes: the sandbox's 5,000 rounds. Prints figures, asserts nothing.
 import * as tls from "tls";
 import * as YAML from "yaml";
@@ -58,6 +60,23 @@ function session(address: string, servername: string, ca: string, user: string):
       }
     });
   });
+}
+
+/** A connection that reads the greeting and then sits there; resolves with what ends it. */
+function idle(address: string, servername: string, ca: string): { greeted: Promise<boolean>; end: Promise<string>; socket: tls.TLSSocket } {
+  const s = tls.connect({ host: address, port: 993, servername, ca });
+  let buffer = "";
+  let greet: (ok: boolean) => void = () => undefined;
+  const greeted = new Promise<boolean>((r) => (greet = r));
+  const end = new Promise<string>((resolve) => {
+    s.on("error", (e) => { greet(false); resolve(e.message); });
+    s.on("close", () => { greet(false); resolve(/^\* BYE.*$/m.exec(buffer)?.[0].trim() ?? "closed without a reply"); });
+  });
+  s.on("data", (b) => {
+    buffer += b;
+    if (/^\* OK/m.test(buffer)) greet(true);
+  });
+  return { greeted, end, socket: s };
 }
 
 function percentile(values: number[], p: number): number {
@@ -119,7 +138,22 @@ async function main(): Promise<void> {
     const held = open.length;
     const beyond = await Promise.all(Array.from({ length: 50 }, (_, i) => session(p.host.ipv4, p.hostname, ca, spare[i % spare.length])));
     beyond.forEach((o) => o.socket && open.push(o.socket));
+    const t0 = Date.now();
     report(`50 more (as other mailboxes) with imapMaxSessions 1000 and ${held} sessions held`, beyond);
+    console.log(`  (the last of them ended after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    // Free 50 slots and fill them with connections that never log in; then 50 logins.
+    open.splice(0, 50 + beyond.filter((o) => o.socket).length).forEach((s) => s.end("z LOGOUT\r\n"));
+    await new Promise((r) => setTimeout(r, 2000));
+    const idlers = Array.from({ length: 50 }, () => idle(p.host.ipv4, p.hostname, ca));
+    const greeted = (await Promise.all(idlers.map((i) => i.greeted))).filter(Boolean).length;
+    const newcomers = await Promise.all(Array.from({ length: 50 }, (_, i) => session(p.host.ipv4, p.hostname, ca, spare[i % spare.length])));
+    newcomers.forEach((o) => o.socket && open.push(o.socket));
+    report(`50 logins with the slots full (${greeted} of them held by connections that never log in)`, newcomers);
+    const told = new Map<string, number>();
+    await Promise.race([Promise.all(idlers.map(async (i) => { const e = await i.end; told.set(e, (told.get(e) ?? 0) + 1); })), new Promise((r) => setTimeout(r, 15000))]);
+    const still = 50 - [...told.values()].reduce((a, b) => a + b, 0);
+    console.log(`  the idle connections: ${[...told].map(([k, v]) => `${v}x "${k}"`).join(", ") || "none ended"}${still ? `, ${still} still open` : ""}`);
+    idlers.forEach((i) => i.socket.destroy());
   } finally {
     open.forEach((s) => s.destroy());
     p.stop();

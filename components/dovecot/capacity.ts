@@ -4,12 +4,17 @@
 import type { HostSize } from "../host/host-size";
 
 export interface DovecotCapacity {
-  /** service imap process_limit: one imap process per logged-in session. */
+  /** IMAP connections served at once, logged in or not: the login processes' slots. */
   imapSessions: number;
   /** imap-login processes in high-performance mode (one per core). */
   loginProcesses: number;
   /** Connections each login process serves (TLS sessions, logged in or not). */
   loginClientsPerProcess: number;
+  /**
+   * service imap process_limit: above the login slots, so a login that succeeds always gets its
+   * imap process. Dovecot closes a login that finds imap at its limit without a word.
+   */
+  imapProcessLimit: number;
   /** auth_worker_max_count: password checks of cached users run in parallel, one per core. */
   authWorkers: number;
   /** default_client_limit: anvil and the log service hear from every imap and login process. */
@@ -26,19 +31,28 @@ const MAX_SESSIONS = 20000;
 /**
  * Sessions = (memory - 512 MiB) / 4 MiB, between 100 and 20,000 (a 2 GiB host: 384; 8 GiB: 1,920),
  * unless imapMaxSessions (> 0) says otherwise. Login processes and auth workers: one per core.
+ *
+ * The limit that turns clients away is the login processes' slots, not the imap processes: a
+ * TLS session keeps its login slot while logged in, so a full host refuses at the door, where
+ * Dovecot closes the oldest connection that has not logged in ("* BYE Connection queue full")
+ * or holds the newcomer in the listen queue, and never a client that has just logged in
+ * (src/login-common/client-common.c, client_destroy_oldest; src/master/service-monitor.c).
  */
 export function dovecotCapacity(size: HostSize, imapMaxSessions: number): DovecotCapacity {
   const derived = Math.floor((size.memMiB - RESERVED_MIB) / MIB_PER_SESSION);
   const imapSessions = imapMaxSessions > 0 ? imapMaxSessions : Math.min(MAX_SESSIONS, Math.max(MIN_SESSIONS, derived));
   const loginProcesses = Math.max(1, size.cores);
-  // Logins in progress count too: 10 % and 16 connections of room per process.
-  const loginClientsPerProcess = Math.ceil((imapSessions * 11) / (10 * loginProcesses)) + 16;
+  const loginClientsPerProcess = Math.ceil(imapSessions / loginProcesses);
+  const slots = loginProcesses * loginClientsPerProcess;
+  // Room for imap processes still exiting after their session's login slot was freed.
+  const imapProcessLimit = slots + Math.ceil(slots / 20) + 16;
   return {
-    imapSessions,
+    imapSessions: slots,
     loginProcesses,
     loginClientsPerProcess,
+    imapProcessLimit,
     authWorkers: Math.max(1, size.cores),
     // Never below Dovecot's own default of 1000.
-    clientLimit: Math.max(1000, imapSessions + loginProcesses * loginClientsPerProcess + 100),
+    clientLimit: Math.max(1000, imapProcessLimit + slots + 100),
   };
 }

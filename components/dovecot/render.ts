@@ -42,6 +42,7 @@ export function dovecotConf(s: DovecotSettings): HostFile {
       hostSize: `${s.hostSize.cores} cores, ${s.hostSize.memMiB} MiB`,
       sessionsRule: s.imapMaxSessions > 0 ? "mailfleet:imapMaxSessions" : "(MiB - 512) / 4",
       imapSessions: String(c.imapSessions),
+      imapProcessLimit: String(c.imapProcessLimit),
       loginProcesses: String(c.loginProcesses),
       loginClients: String(c.loginClientsPerProcess),
       authWorkers: String(c.authWorkers),
