@@ -8,6 +8,7 @@ import { DebianHost } from "./host/debian-host";
 import { hostTimer } from "./host/host-timer";
 import { HostAccess } from "./host/remote";
 import { Postfix, PostfixArgs, renderSettings, SmarthostArgs } from "./postfix/postfix";
+import { postfixCapacity } from "./postfix/capacity";
 import { mainCf, masterCf } from "./postfix/render";
 import { MailDirectory, MailPolicy } from "./postfix/settings";
 import type { TlsSettings } from "./config/tls";
@@ -42,10 +43,11 @@ export interface MailServerArgs {
    */
   tls: TlsSettings;
   /**
-   * Overrides of the limits derived from the host's size; 0 derives (docs/dovecot.md#capacity).
-   * @example { imapMaxSessions: 0 }
+   * Overrides of the limits derived from the host's size; 0 derives (docs/dovecot.md#capacity,
+   * docs/postfix.md#capacity).
+   * @example { imapMaxSessions: 0, smtpdMaxProcesses: 0 }
    */
-  capacity: { imapMaxSessions: number };
+  capacity: { imapMaxSessions: number; smtpdMaxProcesses: number };
 }
 
 /** Debian packages of a mail host (docs/dovecot.md#packages); never dovecot-submissiond (it takes 587). */
@@ -96,7 +98,13 @@ export class MailServer extends pulumi.ComponentResource {
       dependsOn: [host.ready],
     }, { parent: this });
     const dovecot = this.dovecot(name, args, host, tls, dh);
-    const postfix = new Postfix(`${name}-postfix`, { ...postfixArgs, host: args.host, dependsOn: [dovecot.configured] }, { parent: this });
+    const postfix = new Postfix(`${name}-postfix`, {
+      ...postfixArgs,
+      host: args.host,
+      hostSize: host.size,
+      smtpdMaxProcesses: args.capacity.smtpdMaxProcesses,
+      dependsOn: [dovecot.configured],
+    }, { parent: this });
     this.driftTimer(name, args, postfix);
     this.certificatePem = tls.certPem;
     this.certificateNotAfter = tls.notAfter;
@@ -134,7 +142,7 @@ export class MailServer extends pulumi.ComponentResource {
     }
   }
 
-  private postfixArgs(args: MailServerArgs, files: { keyFile: string; certFile: string }): Omit<PostfixArgs, "host" | "dependsOn"> {
+  private postfixArgs(args: MailServerArgs, files: { keyFile: string; certFile: string }): Omit<PostfixArgs, "host" | "dependsOn" | "hostSize"> {
     return {
       stack: args.stack,
       ...args.directory,
@@ -194,9 +202,9 @@ export class MailServer extends pulumi.ComponentResource {
   }
 
   /** The named security checks over the rendered Postfix config, before any resource exists. */
-  private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn">, tls: TlsSettings): void {
-    const settings = renderSettings(p);
-    // The capacity block depends on the host's size, not on anything a check reads: any size will do.
+  private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn" | "hostSize">, tls: TlsSettings): void {
+    // The capacity blocks depend on the host's size, not on anything a check reads: any size will do.
+    const settings = renderSettings(p, postfixCapacity({ cores: 1, memMiB: 1024 }, 0));
     const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), hostSize: { cores: 1, memMiB: 1024 }, imapMaxSessions: 0, vmailUid: VMAIL_UID });
     try {
       assertSecure({

@@ -29,8 +29,8 @@ export interface MailConfig {
   policy: MailPolicy;
   relay?: RelayHost;
   tls: TlsSettings;
-  /** Overrides of the limits derived from the host's size (docs/dovecot.md#capacity). */
-  capacity: { imapMaxSessions: number };
+  /** Overrides of the limits derived from the host's size (docs/dovecot.md#capacity, docs/postfix.md#capacity). */
+  capacity: { imapMaxSessions: number; smtpdMaxProcesses: number };
 }
 
 /**
@@ -48,6 +48,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   const relay = readRelay(r);
   const tls = readTls(r);
   tlsInvariants(r, tls, relay, policy.allowAuthOnPort25);
+  const capacity = readCapacity(r);
   if (r.problems.length) throw new ConfigError(stack, r.problems);
   return {
     stack,
@@ -58,6 +59,14 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     policy,
     relay,
     tls,
-    capacity: { imapMaxSessions: r.integer("imapMaxSessions") },
+    capacity,
   };
+}
+
+function readCapacity(r: ConfigReader): MailConfig["capacity"] {
+  const smtpdMaxProcesses = r.integer("smtpdMaxProcesses");
+  if (smtpdMaxProcesses > 0 && smtpdMaxProcesses < 20) {
+    r.bad("mailfleet:smtpdMaxProcesses", `${smtpdMaxProcesses} leaves too few smtpd processes for mail and submission to share (a slow sender holds one for minutes): set at least 20, or 0 to derive it from the host's memory`);
+  }
+  return { imapMaxSessions: r.integer("imapMaxSessions"), smtpdMaxProcesses };
 }

@@ -208,6 +208,11 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     min: 0, max: 100000, default: 0,
     description: "Concurrent IMAP sessions Dovecot allows. 0: derived from the host's memory ((MiB - 512) / 4, between 100 and 20000; see docs/dovecot.md#capacity).",
   },
+  smtpdMaxProcesses: {
+    type: "integer",
+    min: 0, max: 10000, default: 0,
+    description: "smtpd processes per SMTP service (default_process_limit). 0: derived from the host's memory ((MiB - 512) / 16, between 100 and 1000); a sending address may hold a tenth of them on port 25 (10 to 50). See docs/postfix.md#capacity.",
+  },
   purgeRemovedMailboxes: {
     type: "boolean",
     default: false,

@@ -3,11 +3,16 @@
 // optionally a smarthost with SASL credentials and a daily queue cleanup timer.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { HostSize } from "../host/host-size";
 import { hostTimer } from "../host/host-timer";
-import { installFiles } from "../host/install-files";
+import { HostFileInput, installFiles } from "../host/install-files";
 import { HostAccess } from "../host/remote";
+import { postfixCapacity, PostfixCapacity } from "./capacity";
 import { postfixFiles, smarthostCredentials } from "./render";
 import { PostfixSettings } from "./settings";
+
+/** The files whose text depends on the host's size (docs/postfix.md#capacity); the rest never waits for it. */
+const SIZED_FILES = new Set(["/etc/postfix/main.cf", "/etc/postfix/master.cf"]);
 
 /**
  * On `pulumi destroy` the host keeps serving mail with its last configuration, but the smarthost
@@ -29,8 +34,15 @@ export interface SmarthostArgs {
   password: pulumi.Input<string>;
 }
 
-export interface PostfixArgs extends Omit<PostfixSettings, "relayHost"> {
+export interface PostfixArgs extends Omit<PostfixSettings, "relayHost" | "capacity"> {
   host: HostAccess;
+  /** The host's cores and memory, as the package step read them: process limits derive from it. */
+  hostSize: pulumi.Input<HostSize>;
+  /**
+   * smtpd processes per service; 0 derives them from hostSize (docs/postfix.md#capacity).
+   * @default 0
+   */
+  smtpdMaxProcesses?: number;
   /**
    * Smarthost for all outbound mail, with SASL credentials when `username` is set.
    * @see https://www.postfix.org/SASL_README.html#client_sasl
@@ -41,9 +53,9 @@ export interface PostfixArgs extends Omit<PostfixSettings, "relayHost"> {
 }
 
 /** The pure render settings of a Postfix component's args (what the security checks read too). */
-export function renderSettings(args: Omit<PostfixArgs, "host" | "dependsOn">): PostfixSettings {
+export function renderSettings(args: Omit<PostfixArgs, "host" | "dependsOn" | "hostSize" | "smtpdMaxProcesses">, capacity: PostfixCapacity): PostfixSettings {
   const { relayHost, ...settings } = args;
-  return { ...settings, relayHost: relayHost ? { nexthop: relayHost.nexthop, authenticated: relayHost.username !== "" } : undefined };
+  return { ...settings, capacity, relayHost: relayHost ? { nexthop: relayHost.nexthop, authenticated: relayHost.username !== "" } : undefined };
 }
 
 export class Postfix extends pulumi.ComponentResource {
@@ -51,10 +63,14 @@ export class Postfix extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostfixArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailfleet:mail:Postfix", name, {}, opts);
-    const { host, dependsOn, ...rest } = args;
-    const settings = renderSettings(rest);
+    const { host, dependsOn, hostSize, smtpdMaxProcesses, ...rest } = args;
+    const sizedFiles = pulumi.output(hostSize).apply((size) => postfixFiles(renderSettings(rest, postfixCapacity(size, smtpdMaxProcesses ?? 0))));
+    // Any size gives the same list of files and the same text for all but the sized ones.
+    const settings = renderSettings(rest, postfixCapacity({ cores: 1, memMiB: 1024 }, smtpdMaxProcesses ?? 0));
+    const files: HostFileInput[] = postfixFiles(settings).map((f, i) =>
+      SIZED_FILES.has(f.path) ? { ...f, content: sizedFiles.apply((all) => all[i].content) } : f);
     const credentials = args.relayHost && settings.relayHost?.authenticated ? this.smarthostCredentials(name, args, args.relayHost, dependsOn) : undefined;
-    this.configured = installFiles(`${name}-config`, host, "postfix", postfixFiles(settings), {
+    this.configured = installFiles(`${name}-config`, host, "postfix", files, {
       parent: this,
       dependsOn: credentials ? [...(dependsOn ?? []), credentials] : dependsOn,
     }, RELEASE_SMARTHOST_LOGIN);

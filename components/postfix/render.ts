@@ -92,15 +92,22 @@ export function mainCf(s: PostfixSettings): string {
       ]
     : [];
   const sites = s.postscreenDnsblSites;
-  const postscreen: Array<[string, string]> = sites.length
-    ? [
-        ["postscreen_access_list", "permit_mynetworks"],
-        ["postscreen_dnsbl_sites", sites.join(", ")],
-        ["postscreen_dnsbl_threshold", String(s.postscreenDnsblThreshold)],
-        ["postscreen_dnsbl_action", "enforce"],
-        ["postscreen_greet_action", "enforce"],
-      ]
-    : [];
+  const postscreen: Array<[string, string]> = [
+    ["postscreen_access_list", "permit_mynetworks"],
+    ["postscreen_client_connection_count_limit", String(s.capacity.perClientConnections)],
+    ...(sites.length
+      ? ([
+          ["postscreen_dnsbl_sites", sites.join(", ")],
+          ["postscreen_dnsbl_threshold", String(s.postscreenDnsblThreshold)],
+          ["postscreen_dnsbl_action", "enforce"],
+          ["postscreen_greet_action", "enforce"],
+        ] as Array<[string, string]>)
+      : ([
+          // No tests without DNSBLs: the pregreet test alone would hold every new client's first
+          // connection for postscreen_greet_wait (6 s) and still pass a silent one.
+          ["postscreen_greet_banner", ""],
+        ] as Array<[string, string]>)),
+  ];
   const tls = postfixTls(s.tlsProfile);
   return renderTemplate("etc/postfix/main.cf", {
     header: managedHeader(s.stack),
@@ -136,19 +143,25 @@ export function mainCf(s: PostfixSettings): string {
     authRateLimit: String(s.authRateLimitPerMinute),
     muaSenderRestrictions: ["reject_non_fqdn_sender", "reject_sender_login_mismatch", "permit_sasl_authenticated", "reject"].join(", "),
     smarthost: block(smarthost, "none: mail goes to each domain's MX (mailfleet:relayHost is empty)"),
-    postscreen: block(postscreen, "off (mailfleet:postscreenDnsblSites is empty)"),
+    postscreen: block(postscreen, ""),
+    postscreenComment: sites.length
+      ? "# DNSBL and pregreet tests (mailfleet:postscreenDnsblSites), and the limits below."
+      : "# No tests (mailfleet:postscreenDnsblSites is empty): it hands every client on at once, and\n# answers 421 beyond the limits below instead of leaving clients waiting in silence.",
+    processLimit: String(s.capacity.processes),
+    perClientConnections: String(s.capacity.perClientConnections),
   });
 }
 
 export function masterCf(s: PostfixSettings): string {
-  const mxService = s.postscreenDnsblSites.length
-    ? [
-        "smtp      inet  n       -       y       -       1       postscreen",
-        "smtpd     pass  -       -       y       -       -       smtpd",
-        "dnsblog   unix  -       -       y       -       0       dnsblog",
-        "tlsproxy  unix  -       -       y       -       0       tlsproxy",
-      ].join("\n")
-    : "smtp      inet  n       -       y       -       -       smtpd";
+  // Port 25 always through postscreen: one process holds every waiting client and answers 421
+  // beyond the limits (docs/postfix.md#capacity). The smtpd behind it counts a client's sessions.
+  const mxService = [
+    "smtp      inet  n       -       y       -       1       postscreen",
+    "smtpd     pass  -       -       y       -       -       smtpd",
+    `  -o smtpd_client_connection_count_limit=${s.capacity.perClientConnections}`,
+    ...(s.postscreenDnsblSites.length ? ["dnsblog   unix  -       -       y       -       0       dnsblog"] : []),
+    "tlsproxy  unix  -       -       y       -       0       tlsproxy",
+  ].join("\n");
   return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService });
 }
 

@@ -2,6 +2,7 @@
 // (read and defaulted by components/config/policy.ts), plus the directory and TLS file paths.
 // No field here has a default of its own: the config key table owns every default.
 import type { PeerTlsPolicy } from "../config/peer-tls";
+import type { PostfixCapacity } from "./capacity";
 import type { TlsProfile } from "../tls/profile";
 
 /** One access(5) entry: sender address or domain, or cidr_table network, and the action. */
@@ -77,4 +78,6 @@ export interface PostfixSettings extends MailDirectory, MailPolicy {
    * @see https://www.postfix.org/SASL_README.html#client_sasl
    */
   relayHost?: { nexthop: string; authenticated: boolean };
+  /** Process and per-client limits derived from the host's size (docs/postfix.md#capacity). */
+  capacity: PostfixCapacity;
 }

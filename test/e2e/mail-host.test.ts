@@ -7,6 +7,7 @@
 // (its diff rendering, state encryption) or delivery to the Internet (the host has no route out).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import * as YAML from "yaml";
 import { imaps, lastReply, openImapSession, swaks } from "../tools/probe";
@@ -230,6 +231,42 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     assert.deepEqual(p.search("carol@example.org", "e2e-before-removal"), []);
   });
 
+  it("lets one address hold only its share of port 25 and answers the next with 421, while others are served", async () => {
+    // Proves: the per-address limit of the smtpd behind postscreen (derived from the host's size)
+    // refuses with a clean 421 and a second address still gets its banner at once. Does not prove
+    // the limit of all processes (bench/smtp-load.ts measures that).
+    const limit = Number(sshOk(host, "postconf -hP smtpd/pass/smtpd_client_connection_count_limit").trim());
+    assert.ok(limit >= 10 && limit <= 50, `per-address limit ${limit}`);
+    const banner = (localAddress: string) => new Promise<{ line: string; socket: net.Socket }>((resolve, reject) => {
+      const socket = net.connect({ host: host.ipv4, port: 25, localAddress });
+      socket.setTimeout(15000, () => reject(new Error(`no banner within 15 s from ${localAddress}`)));
+      socket.once("error", reject);
+      socket.once("data", (b) => resolve({ line: b.toString().split("\r\n")[0], socket }));
+    });
+    const second = host.gateway4.replace(/\.\d+$/, ".250");
+    const dev = runHere(`ip -o -4 addr show | awk '$4 ~ /^${host.gateway4.replace(/\./g, "\\.")}\\// {print $2}'`).trim();
+    runHere(`ip addr add ${second}/32 dev ${dev}`);
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < limit; i++) {
+        const b = await banner(host.gateway4);
+        held.push(b.socket);
+        assert.match(b.line, /^220 /, `connection ${i + 1} of ${limit}`);
+      }
+      const over = await banner(host.gateway4);
+      held.push(over.socket);
+      assert.match(over.line, /^421 4\.7\.0 .*Error: too many connections from /);
+      const t0 = Date.now();
+      const other = await banner(second);
+      held.push(other.socket);
+      assert.match(other.line, /^220 /);
+      assert.ok(Date.now() - t0 < 2000, `the second address waited ${Date.now() - t0} ms for its banner`);
+    } finally {
+      held.forEach((h) => h.destroy());
+      runHere(`ip addr del ${second}/32 dev ${dev}`);
+    }
+  });
+
   it("logs no unexpected warnings from Postfix or Dovecot", () => {
     // Expected: Dovecot logs every reload as a warning; dovecot-imapd's postinst restarts Dovecot
     // during apt-get install (systemd's stop is logged by the master or, racing it, by Dovecot's
@@ -243,6 +280,8 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
       /dovecot\[\d+\]: imap\(\d+\): Warning: Killed with signal 15 \(by pid=\d+ uid=0 code=kill\)/,
       /postfix\/cleanup(_submission)?\/?[a-z]*\[\d+\]: warning: file system clock is \d+ seconds? ahead of local clock/,
       /postfix\/cleanup(_submission)?\/?[a-z]*\[\d+\]: warning: resetting file time stamps - this hurts performance/,
+      // The per-address limit test above.
+      /postfix\/smtpd\[\d+\]: warning: Connection concurrency limit exceeded: \d+ from \S+ for service smtpd/,
     ];
     const lines = sshOk(host, "journalctl -q --no-pager -u postfix@- -u postfix -u dovecot")
       .split("\n")
@@ -251,3 +290,10 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     assert.deepEqual(lines, []);
   });
 });
+
+/** A command on this machine (the test network's own side), failing the test when it fails. */
+function runHere(command: string): string {
+  const r = spawnSync("bash", ["-c", command], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${command}: ${r.stderr}`);
+  return r.stdout;
+}

@@ -65,9 +65,9 @@ describe("the program's resources", () => {
     assert.deepEqual(deps("mail-dh-timer"), ["mail-dh-install"]);
     assert.deepEqual(deps("mail-dovecot-vmail"), ["mail-dh-install", "mail-tls-install"]);
     assert.deepEqual(deps("mail-dovecot-users"), ["mail-dovecot-vmail"]);
-    // The limits in dovecot.conf derive from the host size the package step reads.
+    // The limits in dovecot.conf and main.cf derive from the host size the package step reads.
     assert.deepEqual(deps("mail-dovecot-config").sort(), ["mail-dovecot-users", "mail-host-packages"]);
-    assert.deepEqual(deps("mail-postfix-config"), ["mail-dovecot-config"]);
+    assert.deepEqual(deps("mail-postfix-config").sort(), ["mail-dovecot-config", "mail-host-packages"]);
   });
 
   it("runs fixed command lines and sends data on stdin", () => {

@@ -1,0 +1,46 @@
+// Pure: the host's size -> Postfix's process and per-client limits (docs/postfix.md#capacity).
+// The size is the package step's (cores from nproc, memory from /proc/meminfo);
+// mailfleet:smtpdMaxProcesses overrides the process count the rule derives.
+import type { HostSize } from "../host/host-size";
+
+export interface PostfixCapacity {
+  /**
+   * default_process_limit: smtpd processes per service (port 25 behind postscreen, 587, 465),
+   * and the queue of connections postscreen hands on before it answers 421.
+   */
+  processes: number;
+  /**
+   * Concurrent port-25 sessions one client address may hold (smtpd_client_connection_count_limit
+   * of the smtpd behind postscreen, and postscreen's own): a tenth of the processes, so a few
+   * slow or hostile senders cannot hold them all.
+   */
+  perClientConnections: number;
+}
+
+/** Memory the rule leaves to the system and the daemons' fixed parts. */
+export const RESERVED_MIB = 512;
+/**
+ * Memory budget per smtpd: 16 MiB, four times what one takes with a TLS session (measured: about
+ * 2.1 MiB proportional set size idle, Debian 12), so the smtpd processes of all three services
+ * can never take more than the memory Dovecot's IMAP sessions leave.
+ */
+export const MIB_PER_PROCESS = 16;
+const MIN_PROCESSES = 100;
+const MAX_PROCESSES = 1000;
+const MIN_PER_CLIENT = 10;
+/** Postfix's own default for smtpd_client_connection_count_limit. */
+const MAX_PER_CLIENT = 50;
+
+/**
+ * Processes = (memory - 512 MiB) / 16 MiB, between 100 (Postfix's default) and 1,000 (a 2 GiB
+ * host: 100; 8 GiB: 480), unless smtpdMaxProcesses (> 0) says otherwise. Per client: a tenth of
+ * that, between 10 and 50.
+ */
+export function postfixCapacity(size: HostSize, smtpdMaxProcesses: number): PostfixCapacity {
+  const derived = Math.floor((size.memMiB - RESERVED_MIB) / MIB_PER_PROCESS);
+  const processes = smtpdMaxProcesses > 0 ? smtpdMaxProcesses : Math.min(MAX_PROCESSES, Math.max(MIN_PROCESSES, derived));
+  return {
+    processes,
+    perClientConnections: Math.min(MAX_PER_CLIENT, Math.max(MIN_PER_CLIENT, Math.floor(processes / 10))),
+  };
+}
