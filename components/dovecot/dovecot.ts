@@ -6,7 +6,7 @@ import { installFiles } from "../host/install-files";
 import { HostAccess, remoteStep } from "../host/remote";
 import type { HostSize } from "../host/host-size";
 import type { TlsProfile } from "../tls/profile";
-import { dovecotConf } from "./render";
+import { dictAuthConf, dovecotConf } from "./render";
 
 export interface DovecotArgs {
   host: HostAccess;
@@ -49,7 +49,7 @@ export class Dovecot extends pulumi.ComponentResource {
     const vmail = this.vmailAccount(name, args.host, VMAIL_UID, args.dependsOn);
     const users = this.users(name, args, vmail);
     const conf = pulumi.output(args.hostSize).apply((hostSize) => dovecotConf({ ...args, hostSize, imapMaxSessions: args.imapMaxSessions ?? 0, vmailUid: VMAIL_UID }));
-    this.configured = installFiles(`${name}-config`, args.host, "dovecot", [{
+    this.configured = installFiles(`${name}-config`, args.host, "dovecot", [dictAuthConf(args.stack), {
       path: "/etc/dovecot/dovecot.conf", owner: "root", group: "root", mode: "0644", kind: "plain", content: conf.content,
     }], {
       parent: this,
@@ -80,7 +80,8 @@ export class Dovecot extends pulumi.ComponentResource {
       .apply((passwords) => `${args.mailboxes.map((m, i) => `${m.address}\t${passwords[i]}\n`).join("")}@@done ${args.mailboxes.length}\n`);
     return remoteStep(`${name}-users`, {
       host: args.host,
-      create: `/usr/local/sbin/mailfleet-users ${args.purgeRemovedMailboxes ? "--purge " : ""}${args.passwordHashRounds}`,
+      // The file named explicitly: hosts provisioned before the dict passdb re-run this step and get users.dict.
+      create: `/usr/local/sbin/mailfleet-users ${args.purgeRemovedMailboxes ? "--purge " : ""}${args.passwordHashRounds} /etc/dovecot/users`,
       stdin: pulumi.secret(lines),
       secret: true,
     }, { parent: this, dependsOn: [after] });

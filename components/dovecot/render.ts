@@ -51,3 +51,15 @@ export function dovecotConf(s: DovecotSettings): HostFile {
     }),
   };
 }
+
+/** The dict passdb's settings (docs/dovecot.md#capacity); no secret: the hashes live on the host. */
+export function dictAuthConf(stack: string): HostFile {
+  return {
+    path: "/etc/dovecot/dovecot-dict-auth.conf.ext",
+    owner: "root",
+    group: "root",
+    mode: "0644",
+    kind: "plain",
+    content: renderTemplate("etc/dovecot/dovecot-dict-auth.conf.ext", { header: managedHeader(stack) }),
+  };
+}

@@ -111,13 +111,19 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
   });
 
   it("installs the key root:root 0600, the certificate 0644 and only password hashes", () => {
-    assert.equal(sshOk(host, `stat -c '%U:%G %a' /etc/ssl/private/${p.hostname}.key /etc/ssl/certs/${p.hostname}.crt /etc/dovecot/users`),
-      "root:root 600\nroot:root 644\nroot:dovecot 640\n");
+    assert.equal(sshOk(host, `stat -c '%U:%G %a' /etc/ssl/private/${p.hostname}.key /etc/ssl/certs/${p.hostname}.crt /etc/dovecot/users /etc/dovecot/users.dict`),
+      "root:root 600\nroot:root 644\nroot:dovecot 640\nroot:dovecot 640\n");
     const users = sshOk(host, "cat /etc/dovecot/users");
+    const dict = sshOk(host, "cat /etc/dovecot/users.dict");
     for (const [address, password] of Object.entries(p.passwords)) {
-      assert.match(users, new RegExp(`^${address.replace(/\./g, "\\.")}:\\{SHA512-CRYPT\\}\\$6\\$rounds=5000\\$`, "m"));
-      assert.ok(!users.includes(password));
+      const hash = new RegExp(`^${address.replace(/\./g, "\\.")}:(\\{SHA512-CRYPT\\}\\$6\\$rounds=5000\\$[^:]+):`, "m").exec(users);
+      assert.ok(hash, users);
+      // The passdb (users.dict) holds the same hash as the userdb.
+      assert.ok(dict.includes(`shared/passdb/${address}\n{"password":"${hash[1]}"}\n`), dict);
+      assert.ok(!users.includes(password) && !dict.includes(password));
     }
+    // Passwords are checked in the auth workers: the passdb is the dict.
+    assert.match(sshOk(host, "doveconf -n | sed -n '/^passdb {/,/^}/p'"), /^ {2}driver = dict$/m);
   });
 
   it("changes nothing and restarts nothing on a second run with the same config", () => {

@@ -79,7 +79,7 @@ describe("the program's resources", () => {
       "mail-dh-install": "/usr/local/sbin/mailfleet-dhparams install regenerate 3072",
       "mail-dh-timer": "/usr/local/sbin/mailfleet-apply systemd mailfleet-dhparams",
       "mail-dovecot-vmail": "bash -s",
-      "mail-dovecot-users": "/usr/local/sbin/mailfleet-users 100000",
+      "mail-dovecot-users": "/usr/local/sbin/mailfleet-users 100000 /etc/dovecot/users",
       "mail-dovecot-config": "/usr/local/sbin/mailfleet-apply dovecot",
       "mail-postfix-config": "/usr/local/sbin/mailfleet-apply postfix",
       "mail-drift-timer": "/usr/local/sbin/mailfleet-apply systemd mailfleet-drift",

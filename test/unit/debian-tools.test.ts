@@ -118,7 +118,7 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, "");
     assert.doesNotMatch(r.stdout, /driver = pam/);
-    assert.match(r.stdout, /passdb \{\n  args = scheme=SHA512-CRYPT username_format=%Lu \/etc\/dovecot\/users\n  driver = passwd-file\n\}/);
+    assert.match(r.stdout, /passdb \{\n  args = \/etc\/dovecot\/dovecot-dict-auth\.conf\.ext\n  driver = dict\n\}/);
   });
 
   it("mailfleet-users writes SHA512-CRYPT hashes that doveadm verifies, and keeps them on a re-run", () => {
@@ -139,5 +139,9 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
     assert.equal(fs.readFileSync(path.join(dir, "users"), "utf8"), text);
     const stat = fs.statSync(path.join(dir, "users"));
     assert.equal((stat.mode & 0o777).toString(8), "640");
+    // The passdb's dict: the same hashes under Dovecot's shared/passdb/ keys, JSON values.
+    const dict = fs.readFileSync(path.join(dir, "users.dict"), "utf8");
+    assert.equal(dict, `shared/passdb/john@example.com\n{"password":"${john[1]}"}\nshared/passdb/mary@example.org\n{"password":"${/^mary@example\.org:([^:]+)::::::$/m.exec(text)![1]}"}\n`);
+    assert.equal((fs.statSync(path.join(dir, "users.dict")).mode & 0o777).toString(8), "640");
   });
 });

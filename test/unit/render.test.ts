@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { dovecotConf } from "../../components/dovecot/render";
+import { dictAuthConf, dovecotConf } from "../../components/dovecot/render";
 import { postfixFiles, senderLoginTable, smarthostCredentials, virtualAliasTable } from "../../components/postfix/render";
 import { encodeBundle, HostFile } from "../../components/host/bundle";
 import { renderTemplate } from "../../components/render/template";
@@ -13,7 +13,7 @@ import { dovecotSettings, postfixSettings } from "../fixtures/settings";
 const GOLDEN = path.join(__dirname, "..", "golden");
 
 function all(): HostFile[] {
-  return [...postfixFiles(postfixSettings), dovecotConf(dovecotSettings)];
+  return [...postfixFiles(postfixSettings), dovecotConf(dovecotSettings), dictAuthConf(dovecotSettings.stack)];
 }
 
 describe("rendered files", () => {
@@ -49,6 +49,7 @@ describe("rendered files", () => {
         "/etc/postfix/master.cf root:root 0644 plain",
         "/etc/postfix/main.cf root:root 0644 plain",
         "/etc/dovecot/dovecot.conf root:root 0644 plain",
+        "/etc/dovecot/dovecot-dict-auth.conf.ext root:root 0644 plain",
       ],
     );
   });
