@@ -216,6 +216,33 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     assert.equal(imaps(p.imap, "bob@example.test", p.passwords["bob@example.test"], "INBOX").code, 0, "the restored password does not log in");
   });
 
+  it("fails a password change whose cache flush fails, and the next run flushes", () => {
+    // Proves: a failed `doveadm auth cache flush` fails the users step and leaves the mailbox on
+    // users.flush, and the next up (no config change) flushes it, so the old password stops
+    // working then rather than when the cache entry expires. The flush fails through a doveadm
+    // wrapper early on root's PATH that refuses only that subcommand.
+    const bob = "bob@example.test";
+    assert.equal(imaps(p.imap, bob, p.passwords[bob], "INBOX").code, 0, "bob's login that puts his hash in the cache");
+    sshOk(host, "cat > /usr/local/sbin/doveadm && chmod 755 /usr/local/sbin/doveadm", '#!/bin/sh\ncase "$*" in "auth cache flush"*) exit 75 ;; esac\nexec /usr/bin/doveadm "$@"\n');
+    const passwords = { ...p.passwords, [bob]: "bob-other-password-88" };
+    const pw = { "mailfleet:mailboxPasswords": { value: YAML.stringify(passwords), secret: true } };
+    let failed;
+    try {
+      failed = up(pw);
+    } finally {
+      sshOk(host, "rm -f /usr/local/sbin/doveadm");
+    }
+    assert.notEqual(failed.code, 0, "the users step succeeded although the flush failed");
+    assert.ok(failed.summary.errors.some((e) => /doveadm auth cache flush failed: Dovecot may still take the old password of bob@example\.test/.test(e)), failed.summary.errors.join("\n"));
+    assert.equal(sshOk(host, "cat /var/lib/mailfleet/users.flush"), `${bob}\n`);
+    const retried = up(pw);
+    assert.equal(retried.code, 0, retried.log);
+    assert.equal(ssh(host, "test -e /var/lib/mailfleet/users.flush").code, 1, "the flush list outlived a successful flush");
+    assert.notEqual(imaps(p.imap, bob, p.passwords[bob], "INBOX").code, 0, "the old password still logs in");
+    assert.equal(imaps(p.imap, bob, "bob-other-password-88", "INBOX").code, 0, "the new password does not log in");
+    assert.equal(up().code, 0, "back to the stack file's passwords");
+  });
+
   it("archives a removed mailbox's Maildir, so the address given to a new owner starts empty", async () => {
     const d = swaks(["--server", host.ipv4, "--port", "25", "--ehlo", "mx.external.test", "--from", "someone@external.test", "--to", "carol@example.org", "--header", "Subject: e2e-before-removal"]);
     assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
