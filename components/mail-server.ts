@@ -179,6 +179,7 @@ export class MailServer extends pulumi.ComponentResource {
       tlsProfile: tlsProfileOf(args.tls),
       hostSize: host.size,
       imapMaxSessions: args.capacity.imapMaxSessions,
+      smtpdMaxProcesses: args.capacity.smtpdMaxProcesses,
       mailboxes: args.directory.mailboxes,
       passwordHashRounds: args.passwordHashRounds,
       purgeRemovedMailboxes: args.purgeRemovedMailboxes,
@@ -205,7 +206,7 @@ export class MailServer extends pulumi.ComponentResource {
   private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn" | "hostSize">, tls: TlsSettings): void {
     // The capacity blocks depend on the host's size, not on anything a check reads: any size will do.
     const settings = renderSettings(p, postfixCapacity({ cores: 1, memMiB: 1024 }, 0));
-    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), hostSize: { cores: 1, memMiB: 1024 }, imapMaxSessions: 0, vmailUid: VMAIL_UID });
+    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), hostSize: { cores: 1, memMiB: 1024 }, imapMaxSessions: 0, smtpdMaxProcesses: 0, vmailUid: VMAIL_UID });
     try {
       assertSecure({
         mainCf: mainCf(settings),

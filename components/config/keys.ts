@@ -148,7 +148,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   postscreenDnsblSites: {
     type: "array",
     default: [],
-    description: 'DNSBLs for postscreen on port 25, each with a result filter, e.g. "zen.spamhaus.org=127.0.0.[2..11]*3". Empty: postscreen off.',
+    description: 'DNSBLs for postscreen on port 25, each with a result filter, e.g. "zen.spamhaus.org=127.0.0.[2..11]*3". Empty: postscreen on port 25 runs no test, only its connection limits (docs/postfix.md#postscreen).',
   },
   postscreenDnsblThreshold: { type: "integer", min: 1, max: 100, default: 3, description: "postscreen_dnsbl_threshold: summed weight at which a client is refused." },
   tlsCertificateSource: {
@@ -211,7 +211,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   smtpdMaxProcesses: {
     type: "integer",
     min: 0, max: 10000, default: 0,
-    description: "smtpd processes per SMTP service (default_process_limit). 0: derived from the host's memory ((MiB - 512) / 16, between 100 and 1000); a sending address may hold a tenth of them on port 25 (10 to 50). See docs/postfix.md#capacity.",
+    description: "smtpd processes per SMTP service (master.cf maxproc of port 25's smtpd, 587 and 465). 0: derived from the host's memory ((MiB - 512) / 16, between 100 and 1000); a sending address may hold a tenth of them on port 25 (10 to 50). See docs/postfix.md#capacity.",
   },
   purgeRemovedMailboxes: {
     type: "boolean",

@@ -19,6 +19,12 @@ export interface DovecotCapacity {
   authWorkers: number;
   /** default_client_limit: anvil and the log service hear from every imap and login process. */
   clientLimit: number;
+  /**
+   * service auth client_limit: every smtpd that offers AUTH (587, 465, and 25 when allowed)
+   * holds a connection to the auth service, and so does each login process; 200 more for LMTP's
+   * userdb lookups and doveadm.
+   */
+  authClientLimit: number;
 }
 
 /** Memory the rule leaves to the system, Postfix and Dovecot's own services. */
@@ -38,7 +44,7 @@ const MAX_SESSIONS = 20000;
  * or holds the newcomer in the listen queue, and never a client that has just logged in
  * (src/login-common/client-common.c, client_destroy_oldest; src/master/service-monitor.c).
  */
-export function dovecotCapacity(size: HostSize, imapMaxSessions: number): DovecotCapacity {
+export function dovecotCapacity(size: HostSize, imapMaxSessions: number, smtpdProcesses: number): DovecotCapacity {
   const derived = Math.floor((size.memMiB - RESERVED_MIB) / MIB_PER_SESSION);
   const imapSessions = imapMaxSessions > 0 ? imapMaxSessions : Math.min(MAX_SESSIONS, Math.max(MIN_SESSIONS, derived));
   const loginProcesses = Math.max(1, size.cores);
@@ -54,5 +60,6 @@ export function dovecotCapacity(size: HostSize, imapMaxSessions: number): Doveco
     authWorkers: Math.max(1, size.cores),
     // Never below Dovecot's own default of 1000.
     clientLimit: Math.max(1000, imapProcessLimit + slots + 100),
+    authClientLimit: Math.max(1000, 3 * smtpdProcesses + loginProcesses + 200),
   };
 }

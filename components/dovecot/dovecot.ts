@@ -26,6 +26,11 @@ export interface DovecotArgs {
    */
   imapMaxSessions?: number;
   /**
+   * Postfix's smtpd processes per service; 0 derives them from hostSize (docs/postfix.md#capacity).
+   * @default 0
+   */
+  smtpdMaxProcesses?: number;
+  /**
    * Mailboxes with their passwords (each password a secret). Stored on the host only as
    * SHA512-CRYPT hashes in /etc/dovecot/users (root:dovecot 0640).
    */
@@ -48,7 +53,7 @@ export class Dovecot extends pulumi.ComponentResource {
     super("mailfleet:mail:Dovecot", name, {}, opts);
     const vmail = this.vmailAccount(name, args.host, VMAIL_UID, args.dependsOn);
     const users = this.users(name, args, vmail);
-    const conf = pulumi.output(args.hostSize).apply((hostSize) => dovecotConf({ ...args, hostSize, imapMaxSessions: args.imapMaxSessions ?? 0, vmailUid: VMAIL_UID }));
+    const conf = pulumi.output(args.hostSize).apply((hostSize) => dovecotConf({ ...args, hostSize, imapMaxSessions: args.imapMaxSessions ?? 0, smtpdMaxProcesses: args.smtpdMaxProcesses ?? 0, vmailUid: VMAIL_UID }));
     this.configured = installFiles(`${name}-config`, args.host, "dovecot", [dictAuthConf(args.stack), {
       path: "/etc/dovecot/dovecot.conf", owner: "root", group: "root", mode: "0644", kind: "plain", content: conf.content,
     }], {

@@ -3,6 +3,7 @@ import { HostFile } from "../host/bundle";
 import { managedHeader, renderTemplate } from "../render/template";
 import { dovecotTls, TlsProfile } from "../tls/profile";
 import type { HostSize } from "../host/host-size";
+import { postfixCapacity } from "../postfix/capacity";
 import { dovecotCapacity } from "./capacity";
 
 export interface DovecotSettings {
@@ -17,13 +18,15 @@ export interface DovecotSettings {
   hostSize: HostSize;
   /** Concurrent IMAP sessions; 0: derived from hostSize. */
   imapMaxSessions: number;
+  /** Postfix's smtpd processes per service; 0: derived from hostSize (they hold auth connections). */
+  smtpdMaxProcesses: number;
   /** uid and gid of the vmail account that owns every Maildir (ISPmail convention: 5000). */
   vmailUid: number;
 }
 
 export function dovecotConf(s: DovecotSettings): HostFile {
   const tls = dovecotTls(s.tlsProfile);
-  const c = dovecotCapacity(s.hostSize, s.imapMaxSessions);
+  const c = dovecotCapacity(s.hostSize, s.imapMaxSessions, postfixCapacity(s.hostSize, s.smtpdMaxProcesses).processes);
   return {
     path: "/etc/dovecot/dovecot.conf",
     owner: "root",
@@ -47,6 +50,7 @@ export function dovecotConf(s: DovecotSettings): HostFile {
       loginClients: String(c.loginClientsPerProcess),
       authWorkers: String(c.authWorkers),
       clientLimit: String(c.clientLimit),
+      authClientLimit: String(c.authClientLimit),
       vmailUid: String(s.vmailUid),
     }),
   };

@@ -5,8 +5,9 @@ import type { HostSize } from "../host/host-size";
 
 export interface PostfixCapacity {
   /**
-   * default_process_limit: smtpd processes per service (port 25 behind postscreen, 587, 465),
-   * and the queue of connections postscreen hands on before it answers 421.
+   * smtpd processes per service (master.cf maxproc of port 25's smtpd behind postscreen, 587,
+   * 465), and the clients postscreen screens or hands on at once before it answers 421. Other
+   * services keep Postfix's default_process_limit of 100.
    */
   processes: number;
   /**
@@ -20,9 +21,9 @@ export interface PostfixCapacity {
 /** Memory the rule leaves to the system and the daemons' fixed parts. */
 export const RESERVED_MIB = 512;
 /**
- * Memory budget per smtpd: 16 MiB, four times what one takes with a TLS session (measured: about
- * 2.1 MiB proportional set size idle, Debian 12), so the smtpd processes of all three services
- * can never take more than the memory Dovecot's IMAP sessions leave.
+ * Memory budget per smtpd process of one service: 16 MiB. An idle smtpd takes about 2.1 MiB
+ * (proportional set size, Debian 12), so the three services together stay under 40 % of the
+ * memory above the reserve.
  */
 export const MIB_PER_PROCESS = 16;
 const MIN_PROCESSES = 100;

@@ -95,6 +95,9 @@ export function mainCf(s: PostfixSettings): string {
   const postscreen: Array<[string, string]> = [
     ["postscreen_access_list", "permit_mynetworks"],
     ["postscreen_client_connection_count_limit", String(s.capacity.perClientConnections)],
+    // Clients waiting for a free smtpd, and clients being screened: 421 beyond either.
+    ["postscreen_post_queue_limit", String(s.capacity.processes)],
+    ["postscreen_pre_queue_limit", String(s.capacity.processes)],
     ...(sites.length
       ? ([
           ["postscreen_dnsbl_sites", sites.join(", ")],
@@ -148,7 +151,6 @@ export function mainCf(s: PostfixSettings): string {
       ? "# DNSBL and pregreet tests (mailfleet:postscreenDnsblSites), and the limits below."
       : "# No tests (mailfleet:postscreenDnsblSites is empty): it hands every client on at once, and\n# answers 421 beyond the limits below instead of leaving clients waiting in silence.",
     processLimit: String(s.capacity.processes),
-    perClientConnections: String(s.capacity.perClientConnections),
   });
 }
 
@@ -157,12 +159,12 @@ export function masterCf(s: PostfixSettings): string {
   // beyond the limits (docs/postfix.md#capacity). The smtpd behind it counts a client's sessions.
   const mxService = [
     "smtp      inet  n       -       y       -       1       postscreen",
-    "smtpd     pass  -       -       y       -       -       smtpd",
+    `smtpd     pass  -       -       y       -       ${String(s.capacity.processes).padEnd(7)} smtpd`,
     `  -o smtpd_client_connection_count_limit=${s.capacity.perClientConnections}`,
     ...(s.postscreenDnsblSites.length ? ["dnsblog   unix  -       -       y       -       0       dnsblog"] : []),
     "tlsproxy  unix  -       -       y       -       0       tlsproxy",
   ].join("\n");
-  return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService });
+  return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService, smtpdProcesses: String(s.capacity.processes) });
 }
 
 /**

@@ -14,25 +14,27 @@ import { fullStack } from "../fixtures/stacks";
 describe("Dovecot capacity", () => {
   type Expected = ReturnType<typeof dovecotCapacity>;
   const cases: Array<[string, { cores: number; memMiB: number }, number, Expected]> = [
-    ["a 2-core 2 GiB host", { cores: 2, memMiB: 2048 }, 0, { imapSessions: 384, loginProcesses: 2, loginClientsPerProcess: 192, imapProcessLimit: 420, authWorkers: 2, clientLimit: 1000 }],
-    ["an 8-core 8 GiB host", { cores: 8, memMiB: 8192 }, 0, { imapSessions: 1920, loginProcesses: 8, loginClientsPerProcess: 240, imapProcessLimit: 2032, authWorkers: 8, clientLimit: 4052 }],
-    ["a tiny host gets the floor", { cores: 1, memMiB: 512 }, 0, { imapSessions: 100, loginProcesses: 1, loginClientsPerProcess: 100, imapProcessLimit: 121, authWorkers: 1, clientLimit: 1000 }],
-    ["a huge host gets the ceiling (rounded up to whole slots per process)", { cores: 64, memMiB: 262144 }, 0, { imapSessions: 20032, loginProcesses: 64, loginClientsPerProcess: 313, imapProcessLimit: 21050, authWorkers: 64, clientLimit: 41182 }],
-    ["imapMaxSessions overrides the rule", { cores: 2, memMiB: 2048 }, 1000, { imapSessions: 1000, loginProcesses: 2, loginClientsPerProcess: 500, imapProcessLimit: 1066, authWorkers: 2, clientLimit: 2166 }],
-    ["an override that does not divide by the cores", { cores: 3, memMiB: 2048 }, 1000, { imapSessions: 1002, loginProcesses: 3, loginClientsPerProcess: 334, imapProcessLimit: 1069, authWorkers: 3, clientLimit: 2171 }],
+    ["a 2-core 2 GiB host", { cores: 2, memMiB: 2048 }, 0, { imapSessions: 384, loginProcesses: 2, loginClientsPerProcess: 192, imapProcessLimit: 420, authWorkers: 2, clientLimit: 1000 , authClientLimit: 1000}],
+    ["an 8-core 8 GiB host", { cores: 8, memMiB: 8192 }, 0, { imapSessions: 1920, loginProcesses: 8, loginClientsPerProcess: 240, imapProcessLimit: 2032, authWorkers: 8, clientLimit: 4052 , authClientLimit: 1648}],
+    ["a tiny host gets the floor", { cores: 1, memMiB: 512 }, 0, { imapSessions: 100, loginProcesses: 1, loginClientsPerProcess: 100, imapProcessLimit: 121, authWorkers: 1, clientLimit: 1000 , authClientLimit: 1000}],
+    ["a huge host gets the ceiling (rounded up to whole slots per process)", { cores: 64, memMiB: 262144 }, 0, { imapSessions: 20032, loginProcesses: 64, loginClientsPerProcess: 313, imapProcessLimit: 21050, authWorkers: 64, clientLimit: 41182 , authClientLimit: 3264}],
+    ["imapMaxSessions overrides the rule", { cores: 2, memMiB: 2048 }, 1000, { imapSessions: 1000, loginProcesses: 2, loginClientsPerProcess: 500, imapProcessLimit: 1066, authWorkers: 2, clientLimit: 2166 , authClientLimit: 1000}],
+    ["an override that does not divide by the cores", { cores: 3, memMiB: 2048 }, 1000, { imapSessions: 1002, loginProcesses: 3, loginClientsPerProcess: 334, imapProcessLimit: 1069, authWorkers: 3, clientLimit: 2171 , authClientLimit: 1000}],
   ];
   for (const [name, size, override, expected] of cases) {
-    it(`sizes ${name}`, () => assert.deepEqual(dovecotCapacity(size, override), expected));
+    it(`sizes ${name}`, () => assert.deepEqual(dovecotCapacity(size, override, postfixCapacity(size, 0).processes), expected));
   }
 
   it("turns clients away at the login slots, never at the imap processes behind them", () => {
     for (const [, size, override] of cases) {
-      const c = dovecotCapacity(size, override);
+      const c = dovecotCapacity(size, override, postfixCapacity(size, 0).processes);
       const slots = c.loginProcesses * c.loginClientsPerProcess;
       assert.equal(slots, c.imapSessions, JSON.stringify(c));
       // Every login slot can hold a logged-in session, plus imap processes still exiting.
       assert.ok(c.imapProcessLimit >= slots * 1.05, JSON.stringify(c));
       assert.ok(c.clientLimit >= c.imapProcessLimit + slots, JSON.stringify(c));
+      // Every smtpd of 587, 465 (and 25 with AUTH) and every login process holds an auth connection.
+      assert.ok(c.authClientLimit >= 3 * postfixCapacity(size, 0).processes + c.loginProcesses, JSON.stringify(c));
     }
   });
 
@@ -69,14 +71,20 @@ describe("Postfix capacity", () => {
   it("puts port 25 behind postscreen, with no tests and no wait when there are no DNSBLs", () => {
     const s = { ...postfixSettings, postscreenDnsblSites: [], capacity: { processes: 100, perClientConnections: 10 } };
     const main = mainCf(s);
-    assert.match(main, /^default_process_limit = 100$/m);
+    // Only the smtpd services get the derived count; every other service keeps Postfix's 100.
+    assert.doesNotMatch(main, /^default_process_limit/m);
+    assert.match(main, /^postscreen_post_queue_limit = 100$/m);
+    assert.match(main, /^postscreen_pre_queue_limit = 100$/m);
     assert.match(main, /^postscreen_client_connection_count_limit = 10$/m);
     // An empty banner turns the pregreet test off: postscreen hands each client on at once.
     assert.match(main, /^postscreen_greet_banner = $/m);
     assert.doesNotMatch(main, /^postscreen_(dnsbl|greet_action)/m);
     const master = masterCf(s);
     assert.match(master, /^smtp {6}inet {2}n {7}- {7}y {7}- {7}1 {7}postscreen$/m);
-    assert.match(master, /^smtpd {5}pass .*smtpd\n {2}-o smtpd_client_connection_count_limit=10$/m);
+    assert.match(master, /^smtpd {5}pass {2}- {7}- {7}y {7}- {7}100 {5}smtpd\n {2}-o smtpd_client_connection_count_limit=10$/m);
+    assert.match(master, /^submission inet n {7}- {7}y {7}- {7}100 {5}smtpd$/m);
+    assert.match(master, /^submissions inet n {6}- {7}y {7}- {7}100 {5}smtpd$/m);
+    assert.match(master, /^smtp {6}unix {2}- {7}- {7}y {7}- {7}- {7}smtp$/m);
     assert.doesNotMatch(master, /dnsblog/);
     assert.doesNotMatch(master, /^smtp {6}inet .*smtpd$/m);
   });
