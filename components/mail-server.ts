@@ -5,6 +5,7 @@ import { assertSecure, SecurityCheckError } from "./checks/security-checks";
 import { Dovecot, VMAIL_UID } from "./dovecot/dovecot";
 import { dovecotConf } from "./dovecot/render";
 import { DebianHost } from "./host/debian-host";
+import { ANY_HOST_SIZE } from "./host/host-size";
 import { hostTimer } from "./host/host-timer";
 import { HostAccess } from "./host/remote";
 import { Postfix, PostfixArgs, renderSettings, SmarthostArgs } from "./postfix/postfix";
@@ -205,8 +206,8 @@ export class MailServer extends pulumi.ComponentResource {
   /** The named security checks over the rendered Postfix config, before any resource exists. */
   private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn" | "hostSize">, tls: TlsSettings): void {
     // The capacity blocks depend on the host's size, not on anything a check reads: any size will do.
-    const settings = renderSettings(p, postfixCapacity({ cores: 1, memMiB: 1024 }, 0));
-    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), hostSize: { cores: 1, memMiB: 1024 }, imapMaxSessions: 0, smtpdMaxProcesses: 0, vmailUid: VMAIL_UID });
+    const settings = renderSettings(p, postfixCapacity(ANY_HOST_SIZE, 0));
+    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), hostSize: ANY_HOST_SIZE, imapMaxSessions: 0, smtpdMaxProcesses: 0, vmailUid: VMAIL_UID });
     try {
       assertSecure({
         mainCf: mainCf(settings),

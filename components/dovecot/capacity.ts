@@ -1,7 +1,7 @@
 // Pure: the host's size -> Dovecot's process and connection limits (docs/dovecot.md#capacity).
 // The size is read on the host by the package step (cores from nproc, memory from /proc/meminfo);
 // mailfleet:imapMaxSessions overrides the session count the rule derives.
-import type { HostSize } from "../host/host-size";
+import { fromMemory, HostSize } from "../host/host-size";
 
 export interface DovecotCapacity {
   /** IMAP connections served at once, logged in or not: the login processes' slots. */
@@ -15,7 +15,7 @@ export interface DovecotCapacity {
    * imap process. Dovecot closes a login that finds imap at its limit without a word.
    */
   imapProcessLimit: number;
-  /** auth_worker_max_count: password checks of cached users run in parallel, one per core. */
+  /** auth_worker_max_count: password checks run in parallel in the auth workers, one per core. */
   authWorkers: number;
   /** default_client_limit: anvil and the log service hear from every imap and login process. */
   clientLimit: number;
@@ -27,12 +27,8 @@ export interface DovecotCapacity {
   authClientLimit: number;
 }
 
-/** Memory the rule leaves to the system, Postfix and Dovecot's own services. */
-export const RESERVED_MIB = 512;
-/** Memory one IMAP session takes: its imap process plus its TLS state in a login process. */
-export const MIB_PER_SESSION = 4;
-const MIN_SESSIONS = 100;
-const MAX_SESSIONS = 20000;
+/** Memory one IMAP session takes (4 MiB: its imap process plus its TLS state in a login process), and the bounds. */
+const SESSIONS = { mibEach: 4, min: 100, max: 20000 };
 
 /**
  * Sessions = (memory - 512 MiB) / 4 MiB, between 100 and 20,000 (a 2 GiB host: 384; 8 GiB: 1,920),
@@ -45,8 +41,7 @@ const MAX_SESSIONS = 20000;
  * (src/login-common/client-common.c, client_destroy_oldest; src/master/service-monitor.c).
  */
 export function dovecotCapacity(size: HostSize, imapMaxSessions: number, smtpdProcesses: number): DovecotCapacity {
-  const derived = Math.floor((size.memMiB - RESERVED_MIB) / MIB_PER_SESSION);
-  const imapSessions = imapMaxSessions > 0 ? imapMaxSessions : Math.min(MAX_SESSIONS, Math.max(MIN_SESSIONS, derived));
+  const imapSessions = fromMemory(size, SESSIONS, imapMaxSessions);
   const loginProcesses = Math.max(1, size.cores);
   const loginClientsPerProcess = Math.ceil(imapSessions / loginProcesses);
   const slots = loginProcesses * loginClientsPerProcess;

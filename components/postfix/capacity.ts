@@ -1,7 +1,7 @@
 // Pure: the host's size -> Postfix's process and per-client limits (docs/postfix.md#capacity).
 // The size is the package step's (cores from nproc, memory from /proc/meminfo);
 // mailfleet:smtpdMaxProcesses overrides the process count the rule derives.
-import type { HostSize } from "../host/host-size";
+import { fromMemory, HostSize } from "../host/host-size";
 
 export interface PostfixCapacity {
   /**
@@ -18,16 +18,12 @@ export interface PostfixCapacity {
   perClientConnections: number;
 }
 
-/** Memory the rule leaves to the system and the daemons' fixed parts. */
-export const RESERVED_MIB = 512;
 /**
  * Memory budget per smtpd process of one service: 16 MiB. An idle smtpd takes about 2.1 MiB
  * (proportional set size, Debian 12), so the three services together stay under 40 % of the
- * memory above the reserve.
+ * memory above the reserve. Between Postfix's default of 100 and 1,000.
  */
-export const MIB_PER_PROCESS = 16;
-const MIN_PROCESSES = 100;
-const MAX_PROCESSES = 1000;
+const PROCESSES = { mibEach: 16, min: 100, max: 1000 };
 const MIN_PER_CLIENT = 10;
 /** Postfix's own default for smtpd_client_connection_count_limit. */
 const MAX_PER_CLIENT = 50;
@@ -38,8 +34,7 @@ const MAX_PER_CLIENT = 50;
  * that, between 10 and 50.
  */
 export function postfixCapacity(size: HostSize, smtpdMaxProcesses: number): PostfixCapacity {
-  const derived = Math.floor((size.memMiB - RESERVED_MIB) / MIB_PER_PROCESS);
-  const processes = smtpdMaxProcesses > 0 ? smtpdMaxProcesses : Math.min(MAX_PROCESSES, Math.max(MIN_PROCESSES, derived));
+  const processes = fromMemory(size, PROCESSES, smtpdMaxProcesses);
   return {
     processes,
     perClientConnections: Math.min(MAX_PER_CLIENT, Math.max(MIN_PER_CLIENT, Math.floor(processes / 10))),

@@ -3,7 +3,7 @@
 // optionally a smarthost with SASL credentials and a daily queue cleanup timer.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostSize } from "../host/host-size";
+import { ANY_HOST_SIZE, HostSize } from "../host/host-size";
 import { hostTimer } from "../host/host-timer";
 import { HostFileInput, installFiles } from "../host/install-files";
 import { HostAccess } from "../host/remote";
@@ -66,7 +66,7 @@ export class Postfix extends pulumi.ComponentResource {
     const { host, dependsOn, hostSize, smtpdMaxProcesses, ...rest } = args;
     const sizedFiles = pulumi.output(hostSize).apply((size) => postfixFiles(renderSettings(rest, postfixCapacity(size, smtpdMaxProcesses ?? 0))));
     // Any size gives the same list of files and the same text for all but the sized ones.
-    const settings = renderSettings(rest, postfixCapacity({ cores: 1, memMiB: 1024 }, smtpdMaxProcesses ?? 0));
+    const settings = renderSettings(rest, postfixCapacity(ANY_HOST_SIZE, smtpdMaxProcesses ?? 0));
     const files: HostFileInput[] = postfixFiles(settings).map((f, i) =>
       SIZED_FILES.has(f.path) ? { ...f, content: sizedFiles.apply((all) => all[i].content) } : f);
     const credentials = args.relayHost && settings.relayHost?.authenticated ? this.smarthostCredentials(name, args, args.relayHost, dependsOn) : undefined;
