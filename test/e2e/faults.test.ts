@@ -137,12 +137,19 @@ describe("faults during an apply", { skip: why }, () => {
     assert.equal(sshOk(host, "find /etc/postfix -name '*.mailfleet-new*' | wc -l").trim(), "0");
   });
 
+  // SIGTERM goes to the run's process alone (kill PID); SIGHUP to its whole process group, as a
+  // hung-up terminal or Ctrl-C does: then the command running at that moment (cp, mv, the reload
+  // hook) dies of it too, and its failure may reach the run before the run's own trap does.
+  const KILL = {
+    TERM: "pkill -TERM -of '[u]sr/local/sbin/mailfleet-apply'",
+    HUP: "kill -HUP -- -$(ps -o pgid= -p $(pgrep -of '[u]sr/local/sbin/mailfleet-apply') | tr -d ' ')",
+  };
   for (const signal of ["TERM", "HUP"] as const) {
     it(`rolls back or completes, never half-done, on SIG${signal} at each point of a run`, async () => {
       const outcomes: string[] = [];
       for (const point of Object.keys(POINTS) as Point[]) {
         const label = `SIG${signal} when ${point}`;
-        const seen = await interrupted(point, `pkill -${signal} -f '[u]sr/local/sbin/mailfleet-apply'`);
+        const seen = await interrupted(point, KILL[signal]);
         assert.ok(seen.wasHit, `${label}: the run never reached that point`);
         waitApplyGone();
         const s = state();
