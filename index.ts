@@ -1,7 +1,7 @@
 // mailfleet: read the stack config, validate all of it, build the mail server, export outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { readConfig } from "./components/config";
-import { mailRecords, zoneLine } from "./components/dns/records";
+import { zoneLine } from "./components/dns/records";
 import { MailServer } from "./components/mail-server";
 
 const stack = pulumi.getStack();
@@ -10,7 +10,7 @@ const raw = pulumi.runtime.allConfig();
 const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
 // Validation sees plaintext in memory only; every secret is wrapped before it reaches a resource.
 const config = readConfig(stack, raw, new Set(Object.keys(raw).filter((k) => isSecret(k))));
-const { directory, relay } = config;
+const { directory, relay, dns } = config;
 
 const server = new MailServer("mail", {
   host: { ...config.host, privateKey: pulumi.secret(config.host.privateKey) },
@@ -22,6 +22,7 @@ const server = new MailServer("mail", {
   relay: relay && { nexthop: relay.nexthop, username: relay.username, password: pulumi.secret(relay.password) },
   tls: config.tls,
   capacity: config.capacity,
+  dns: { ...dns, provider: dns.provider.kind === "none" ? dns.provider : { ...dns.provider, secret: pulumi.secret(dns.provider.secret) } },
 });
 
 export const hostname = server.hostname;
@@ -32,5 +33,7 @@ export const certificateNotAfter = server.certificateNotAfter;
 export const certificateSha256 = server.certificateSha256;
 /** TLSA 3 1 1 data (SHA-256 of the public key; stable across ACME renewals, which reuse the key). */
 export const certificateSpkiSha256 = server.certificateSpkiSha256;
-/** What to publish in DNS for mail to reach this host (A/AAAA and PTR are the operator's). */
-export const dnsRecords = mailRecords({ hostname: directory.hostname, domains: directory.domains, relayHost: relay }).map(zoneLine);
+/** The mail records, one zone-file line each (PTR is the operator's; docs/dns.md#records). */
+export const dnsRecords = server.dnsRecords.apply((rs) => rs.map((r) => zoneLine(r)));
+/** The same as a zone snippet with TTLs, for a DNS the stack does not publish to. */
+export const dnsZone = server.dnsRecords.apply((rs) => `${rs.map((r) => zoneLine(r, dns.ttl)).join("\n")}\n`);

@@ -12,7 +12,11 @@ import { Postfix, PostfixArgs, renderSettings, SmarthostArgs } from "./postfix/p
 import { postfixCapacity } from "./postfix/capacity";
 import { mainCf, masterCf } from "./postfix/render";
 import { MailDirectory, MailPolicy } from "./postfix/settings";
+import type { DnsSettings } from "./config/dns";
 import type { TlsSettings } from "./config/tls";
+import { DnsAdapter, noDnsAdapter } from "./dns/adapter";
+import { DnsRecord, mailRecords } from "./dns/records";
+import { Rfc2136Adapter } from "./dns/rfc2136";
 import { AcmeCertificate } from "./tls/acme-certificate";
 import { certificatePaths, CertificateSource } from "./tls/certificate-source";
 import { DhParams } from "./tls/dh-params";
@@ -49,6 +53,11 @@ export interface MailServerArgs {
    * @example { imapMaxSessions: 0, smtpdMaxProcesses: 0 }
    */
   capacity: { imapMaxSessions: number; smtpdMaxProcesses: number };
+  /**
+   * What the mail records say and who publishes them; an RFC 2136 key's secret must be a secret
+   * Input (docs/dns.md).
+   */
+  dns: DnsSettings<pulumi.Input<string>>;
 }
 
 /** Debian packages of a mail host (docs/dovecot.md#packages); never dovecot-submissiond (it takes 587). */
@@ -67,9 +76,13 @@ export const MAIL_PACKAGES = [
 ];
 
 /** Debian packages only some stacks need. */
-function extraPackages(tls: TlsSettings): string[] {
-  // lego: the ACME client that issues and renews on the host (docs/tls.md#acme).
-  return tls.source === "acme" ? ["lego"] : [];
+function extraPackages(args: MailServerArgs): string[] {
+  return [
+    // lego: the ACME client that issues and renews on the host (docs/tls.md#acme).
+    ...(args.tls.source === "acme" ? ["lego"] : []),
+    // nsupdate and dig for mailfleet-dns (docs/dns.md#rfc-2136).
+    ...(args.dns.provider.kind === "rfc2136" ? ["bind9-dnsutils"] : []),
+  ];
 }
 
 export class MailServer extends pulumi.ComponentResource {
@@ -81,6 +94,8 @@ export class MailServer extends pulumi.ComponentResource {
   public readonly certificateSha256: pulumi.Output<string>;
   /** SHA-256 of the certificate's public key: the data of a TLSA 3 1 1 record. */
   public readonly certificateSpkiSha256: pulumi.Output<string>;
+  /** Every record the host needs, as data (docs/dns.md#records). */
+  public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
 
   constructor(name: string, args: MailServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mailfleet:index:MailServer", name, {}, opts);
@@ -107,11 +122,37 @@ export class MailServer extends pulumi.ComponentResource {
       dependsOn: [dovecot.configured],
     }, { parent: this });
     this.driftTimer(name, args, postfix);
+    this.dnsRecords = tls.spkiSha256.apply((spki) => mailRecords({
+      hostname: directory.hostname,
+      domains: directory.domains,
+      ipv4: args.dns.publicIpv4,
+      ipv6: args.dns.publicIpv6,
+      relayHost: args.relay && { host: args.relay.nexthop.replace(/^\[|\](:\d+)?$/g, "") },
+      relaySpfInclude: args.dns.relaySpfInclude,
+      dmarc: args.dns.dmarc,
+      tlsaSpkiSha256: spki,
+    }));
+    // Published once Postfix runs the new config: an MX must not lead to a host not yet ready.
+    this.dnsAdapter(args, [postfix.configured]).publish(name, this.dnsRecords, { parent: this });
     this.certificatePem = tls.certPem;
     this.certificateNotAfter = tls.notAfter;
     this.certificateSha256 = tls.sha256Fingerprint;
     this.certificateSpkiSha256 = tls.spkiSha256;
     this.registerOutputs({ hostname: this.hostname, certificatePem: this.certificatePem });
+  }
+
+  private dnsAdapter(args: MailServerArgs, dependsOn: pulumi.Input<pulumi.Resource>[]): DnsAdapter {
+    const { provider } = args.dns;
+    switch (provider.kind) {
+      case "none":
+        return noDnsAdapter;
+      case "rfc2136":
+        return new Rfc2136Adapter({ host: args.host, server: provider, ttl: args.dns.ttl, dependsOn });
+      default: {
+        const never: never = provider;
+        throw new Error(`unknown DNS provider ${JSON.stringify(never)}`);
+      }
+    }
   }
 
   /** Self-signed (made by mailfleet) or ACME (issued and renewed on the host), behind one interface. */
@@ -159,7 +200,7 @@ export class MailServer extends pulumi.ComponentResource {
   private debianHost(name: string, args: MailServerArgs): DebianHost {
     return new DebianHost(`${name}-host`, {
       access: args.host,
-      packages: [...MAIL_PACKAGES, ...extraPackages(args.tls)],
+      packages: [...MAIL_PACKAGES, ...extraPackages(args)],
       debconf: [
         // Debian starts Postfix at install: "Local only" listens on loopback until mailfleet's
         // main.cf replaces it ("No configuration" leaves it failing without a main.cf).

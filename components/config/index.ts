@@ -9,6 +9,7 @@ import { HostConnection, readHost } from "./host";
 import { readIdentity } from "./identity";
 import { Mailbox, readMailboxes } from "./mailboxes";
 import { readPolicy } from "./policy";
+import { DnsSettings, readDns } from "./dns";
 import { ConfigError, ConfigReader } from "./reader";
 import { readRelay, RelayHost } from "./relay";
 import { readTls, TlsSettings } from "./tls";
@@ -17,7 +18,7 @@ import { tlsInvariants } from "./invariants";
 export { CONFIG_KEYS, NAMESPACE } from "./keys";
 export type { KeySpec } from "./keys";
 export { ConfigError } from "./reader";
-export type { Alias, HostConnection, Mailbox, RelayHost, TlsSettings };
+export type { Alias, DnsSettings, HostConnection, Mailbox, RelayHost, TlsSettings };
 
 export interface MailConfig {
   stack: string;
@@ -31,6 +32,8 @@ export interface MailConfig {
   tls: TlsSettings;
   /** Overrides of the limits derived from the host's size (docs/dovecot.md#capacity, docs/postfix.md#capacity). */
   capacity: { imapMaxSessions: number; smtpdMaxProcesses: number };
+  /** What the mail records say and who publishes them (docs/dns.md). */
+  dns: DnsSettings;
 }
 
 /**
@@ -49,6 +52,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   const tls = readTls(r);
   tlsInvariants(r, tls, relay, policy.allowAuthOnPort25);
   const capacity = readCapacity(r);
+  const dns = readDns(r, relay);
   if (r.problems.length) throw new ConfigError(stack, r.problems);
   return {
     stack,
@@ -60,6 +64,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     relay,
     tls,
     capacity,
+    dns,
   };
 }
 

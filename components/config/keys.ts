@@ -203,6 +203,57 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     default: false,
     description: "The host's resolver validates DNSSEC: Postfix then uses it (smtp_dns_support_level = dnssec) and dane-only policies are allowed.",
   },
+  publicIpv4: {
+    type: "string",
+    default: "",
+    description: "The host's public IPv4 address: the A record of hostname (and what its PTR must name). Empty: no A record is published.",
+  },
+  publicIpv6: {
+    type: "string",
+    default: "",
+    description: "The host's public IPv6 address: the AAAA record of hostname (and what its PTR must name). Empty: no AAAA record is published.",
+  },
+  dmarcPolicy: {
+    type: "string",
+    choices: ["none", "quarantine", "reject"],
+    default: "none",
+    description: 'DMARC policy published for every hosted domain (_dmarc TXT p=): "none" (report only; start here), "quarantine" or "reject".',
+  },
+  dmarcReportAddress: {
+    type: "string",
+    default: "",
+    description: "Where receivers send DMARC aggregate reports (rua=mailto:); empty: no reports. An address outside the hosted domains needs that domain's consent record (RFC 7489 section 7.1).",
+  },
+  relaySpfInclude: {
+    type: "string",
+    default: "",
+    description: "With relayHost: the smarthost provider's SPF domain, published as include: in every hosted domain's SPF record (the provider documents it, e.g. spf.provider.example). Required when a DNS provider publishes the records.",
+  },
+  dnsProvider: {
+    type: "string",
+    choices: ["none", "rfc2136"],
+    default: "none",
+    description: 'Who publishes the mail records (docs/dns.md): "none" (the dnsRecords and dnsZone outputs only) or "rfc2136" (dynamic updates signed with a TSIG key, sent from the host to dnsServer).',
+  },
+  dnsServer: {
+    type: "string",
+    default: "",
+    description: 'Primary DNS server of the zones (dnsProvider rfc2136), as the mail host reaches it: "192.0.2.53", "ns1.example.net", "192.0.2.53:5353" or "[2001:db8::53]:53".',
+  },
+  dnsTsigKeyName: { type: "string", default: "", description: "Name of the TSIG key the server accepts updates with (dnsProvider rfc2136), e.g. mailfleet-example." },
+  dnsTsigAlgorithm: {
+    type: "string",
+    choices: ["hmac-sha256", "hmac-sha384", "hmac-sha512"],
+    default: "hmac-sha256",
+    description: "Algorithm of the TSIG key (dnsProvider rfc2136).",
+  },
+  dnsTsigSecret: {
+    type: "string",
+    default: "",
+    secretWhenSet: true,
+    description: "The TSIG key's secret, base64 as tsig-keygen prints it (dnsProvider rfc2136); must be set with --secret. It reaches the host on stdin for each update and is not stored there.",
+  },
+  dnsTtl: { type: "integer", min: 60, max: 86400, default: 3600, description: "TTL in seconds of the published records (60 to 86400)." },
   imapMaxSessions: {
     type: "integer",
     min: 0, max: 100000, default: 0,

@@ -15,6 +15,7 @@ export const HOST_PROGRAMS = [
   "/usr/local/sbin/mailfleet-repair",
   "/usr/local/sbin/mailfleet-dhparams",
   "/usr/local/sbin/mailfleet-acme",
+  "/usr/local/sbin/mailfleet-dns",
   "/etc/mailfleet/reload.d/postfix",
   "/etc/mailfleet/reload.d/dovecot",
   "/etc/mailfleet/reload.d/systemd",

@@ -2,22 +2,15 @@
 // per-destination TLS policies. Every refused value with its exact message.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, readConfig } from "../../components/config";
+import { configProblems } from "../tools/config-problems";
+import { readConfig } from "../../components/config";
 import { parsePolicy, policyText } from "../../components/config/peer-tls";
 import { fullStack } from "../fixtures/stacks";
 
 const SECRETS = new Set(fullStack.secretKeys);
 const PIN = "01:78:cb:07:52:13:b4:5b:09:6d:1d:fc:95:94:15:1d:7f:0e:d1:a5:4b:99:90:7d:ef:73:be:d9:aa:78:db:8b";
 
-function problems(change: Record<string, string>): string[] {
-  try {
-    readConfig("acme-prod", { ...fullStack.config, ...change }, SECRETS);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems;
-  }
-  return [];
-}
+const problems = (change: Record<string, string>) => configProblems({ ...fullStack.config, ...change }, SECRETS);
 
 const acme = { "mailfleet:tlsCertificateSource": "acme", "mailfleet:acmeEmail": "hostmaster@example.net" };
 

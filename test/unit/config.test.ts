@@ -2,7 +2,8 @@
 // once, and no secret value ever echoed.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, readConfig } from "../../components/config";
+import { configProblems } from "../tools/config-problems";
+import { readConfig } from "../../components/config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOSTKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
@@ -22,15 +23,7 @@ function base(): Record<string, string> {
 }
 const SECRETS = new Set(["mailfleet:sshPrivateKey", "mailfleet:mailboxPasswords"]);
 
-function problems(raw: Record<string, string>, secrets: ReadonlySet<string> = SECRETS): string[] {
-  try {
-    readConfig("acme-prod", raw, secrets);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems;
-  }
-  return [];
-}
+const problems = (raw: Record<string, string>, secrets: ReadonlySet<string> = SECRETS) => configProblems(raw, secrets);
 
 describe("readConfig", () => {
   it("accepts a complete config and applies defaults", () => {

@@ -1,0 +1,131 @@
+// Section: what the mail records say (host addresses, DMARC, the smarthost's SPF) and who
+// publishes them (docs/dns.md).
+import { ConfigReader, k, show } from "./reader";
+import { RelayHost } from "./relay";
+import { checkDomain, checkExternalAddress, checkHostAddress, hostNetwork, isIPv4, isIPv6 } from "./syntax";
+
+export type DmarcPolicy = "none" | "quarantine" | "reject";
+export type TsigAlgorithm = "hmac-sha256" | "hmac-sha384" | "hmac-sha512";
+
+/** S: the secret's type, plaintext while validating, a secret Input in the components. */
+export interface Rfc2136Server<S = string> {
+  kind: "rfc2136";
+  /** IP literal (without brackets) or host name, as the mail host reaches it. */
+  server: string;
+  port: number;
+  keyName: string;
+  algorithm: TsigAlgorithm;
+  /** Plaintext in memory only; wrapped with pulumi.secret() before it reaches any resource. */
+  secret: S;
+}
+
+export type DnsProvider<S = string> = { kind: "none" } | Rfc2136Server<S>;
+
+export interface DnsSettings<S = string> {
+  publicIpv4?: string;
+  publicIpv6?: string;
+  dmarc: { policy: DmarcPolicy; reportAddress?: string };
+  /** The smarthost provider's SPF domain (include:). */
+  relaySpfInclude?: string;
+  ttl: number;
+  provider: DnsProvider<S>;
+}
+
+const DNS_PORT = 53;
+const RFC2136_KEYS = ["dnsServer", "dnsTsigKeyName", "dnsTsigSecret"];
+
+export function readDns(r: ConfigReader, relay: RelayHost | undefined): DnsSettings {
+  const publicIpv4 = address(r, "publicIpv4", 4);
+  const publicIpv6 = address(r, "publicIpv6", 6);
+  const reportAddress = (r.text("dmarcReportAddress") ?? "").trim();
+  if (reportAddress) {
+    const why = checkExternalAddress(reportAddress);
+    if (why) r.bad(k("dmarcReportAddress"), `${show(reportAddress)} ${why}`);
+  }
+  const kind = r.choice<DnsProvider["kind"]>("dnsProvider");
+  const provider: DnsProvider = kind === "rfc2136" ? readRfc2136(r) : { kind: "none" };
+  if (kind === "none") {
+    for (const key of RFC2136_KEYS.filter((x) => (r.text(x) ?? "") !== "")) {
+      r.bad(k(key), `is set but mailfleet:dnsProvider is "none", so nothing would use it; set mailfleet:dnsProvider to rfc2136 or remove ${k(key)}`);
+    }
+  }
+  const relaySpfInclude = (r.text("relaySpfInclude") ?? "").trim();
+  if (relaySpfInclude) {
+    const why = checkDomain(relaySpfInclude);
+    if (why) r.bad(k("relaySpfInclude"), `${show(relaySpfInclude)} ${why}`);
+    else if (!relay) r.bad(k("relaySpfInclude"), "is set but mailfleet:relayHost is empty; the include: names the smarthost provider's senders, so set the smarthost or remove it");
+  } else if (relay && kind !== "none") {
+    // Published SPF without the provider's servers would fail every message the smarthost sends.
+    r.bad(k("relaySpfInclude"), `is empty, but mail leaves through ${relay.host} and mailfleet:dnsProvider publishes the SPF records; set the provider's SPF domain (its documentation names it, e.g. spf.provider.example)`);
+  }
+  return {
+    ...(publicIpv4 ? { publicIpv4 } : {}),
+    ...(publicIpv6 ? { publicIpv6 } : {}),
+    dmarc: { policy: r.choice<DmarcPolicy>("dmarcPolicy"), ...(reportAddress ? { reportAddress } : {}) },
+    ...(relaySpfInclude ? { relaySpfInclude } : {}),
+    ttl: r.integer("dnsTtl"),
+    provider,
+  };
+}
+
+function address(r: ConfigReader, key: string, family: 4 | 6): string | undefined {
+  const value = (r.text(key) ?? "").trim();
+  if (value === "") return undefined;
+  if (family === 4 && !isIPv4(value)) r.bad(k(key), `${show(value)} is not an IPv4 address`);
+  else if (family === 6 && !isIPv6(value)) r.bad(k(key), `${show(value)} is not an IPv6 address`);
+  else if (family === 6 && /^::ffff:/i.test(value)) r.bad(k(key), `${show(value)} is an IPv4-mapped address; set the IPv4 address in mailfleet:publicIpv4 instead`);
+  else if (family === 6 && /^fe[89ab]/i.test(value)) r.bad(k(key), `${show(value)} is link-local, which no other host can reach; set the host's global IPv6 address`);
+  else return canonical(value);
+  return undefined;
+}
+
+/** One spelling per address, so that the record (and the step's input) changes only when the address does. */
+function canonical(value: string): string {
+  const net = hostNetwork(value);
+  if (!net || net.bytes.length === 4) return value;
+  const groups = Array.from({ length: 8 }, (_, i) => ((net.bytes[2 * i] << 8) | net.bytes[2 * i + 1]).toString(16));
+  // RFC 5952: the longest run of two or more zero groups becomes "::".
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === "0") j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  if (best.at < 0) return groups.join(":");
+  return `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.len).join(":")}`;
+}
+
+function readRfc2136(r: ConfigReader): Rfc2136Server | { kind: "none" } {
+  const text = (r.text("dnsServer") ?? "").trim();
+  const keyName = (r.text("dnsTsigKeyName") ?? "").trim();
+  const secret = r.text("dnsTsigSecret") ?? "";
+  const before = r.problems.length;
+  let server = "";
+  let port = DNS_PORT;
+  if (text === "") {
+    r.bad(k("dnsServer"), 'is empty, but mailfleet:dnsProvider is rfc2136; set the primary server of the zones, e.g. "192.0.2.53" or "ns1.example.net"');
+  } else {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+))(?::([0-9]{1,5}))?$/.exec(text) ?? /^([0-9a-fA-F:]+:[0-9a-fA-F:.]*)()()$/.exec(text);
+    server = m ? (m[1] || m[2]) : "";
+    port = m && m[3] ? Number(m[3]) : DNS_PORT;
+    const why = !m ? 'is not of the form host, host:port or [IPv6]:port' : checkHostAddress(server);
+    if (why) r.bad(k("dnsServer"), `${show(text)} ${why}`);
+    else if (port < 1 || port > 65535) r.bad(k("dnsServer"), `${show(text)} has an invalid port`);
+  }
+  if (keyName === "") r.bad(k("dnsTsigKeyName"), "is empty, but mailfleet:dnsProvider is rfc2136; set the name of the TSIG key the server accepts updates with");
+  else if (!/^[a-z0-9]([a-z0-9_-]{0,62})(\.[a-z0-9]([a-z0-9_-]{0,62}))*\.?$/i.test(keyName)) {
+    r.bad(k("dnsTsigKeyName"), `${show(keyName)} is not a key name (letters, digits, "-", "_" and dots, as in named.conf's key statement)`);
+  }
+  if (secret === "") {
+    r.bad(k("dnsTsigSecret"), "is empty, but mailfleet:dnsProvider is rfc2136; set it with pulumi config set --secret mailfleet:dnsTsigSecret (the secret tsig-keygen printed)");
+  } else if (!r.isSecret("dnsTsigSecret")) {
+    r.bad(k("dnsTsigSecret"), "is stored in plain text; store it as a secret: pulumi config set --secret mailfleet:dnsTsigSecret");
+  } else if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secret.trim()) || secret.trim().length % 4 !== 0 || secret.trim().length < 16) {
+    // Never shown: it is a secret, even when malformed.
+    r.bad(k("dnsTsigSecret"), "is not a base64 TSIG secret (tsig-keygen prints one, e.g. in its secret \"...\"; line)");
+  }
+  const algorithm = r.choice<TsigAlgorithm>("dnsTsigAlgorithm");
+  if (r.problems.length > before) return { kind: "none" };
+  return { kind: "rfc2136", server, port, keyName: keyName.replace(/\.$/, ""), algorithm, secret: secret.trim() };
+}
