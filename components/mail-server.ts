@@ -222,6 +222,7 @@ export class MailServer extends pulumi.ComponentResource {
       hostSize: host.size,
       imapMaxSessions: args.capacity.imapMaxSessions,
       smtpdMaxProcesses: args.capacity.smtpdMaxProcesses,
+      ipv4Only: args.policy.ipv4Only,
       mailboxes: args.directory.mailboxes,
       passwordHashRounds: args.passwordHashRounds,
       purgeRemovedMailboxes: args.purgeRemovedMailboxes,
@@ -248,7 +249,7 @@ export class MailServer extends pulumi.ComponentResource {
   private checkSecurity(p: Omit<PostfixArgs, "host" | "dependsOn" | "hostSize">, tls: TlsSettings): void {
     // The capacity blocks depend on the host's size, not on anything a check reads: any size will do.
     const settings = renderSettings(p, postfixCapacity(ANY_HOST_SIZE, 0));
-    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), hostSize: ANY_HOST_SIZE, imapMaxSessions: 0, smtpdMaxProcesses: 0, vmailUid: VMAIL_UID });
+    const dovecot = dovecotConf({ ...p, hostname: p.hostname, tlsProfile: tlsProfileOf(tls), hostSize: ANY_HOST_SIZE, imapMaxSessions: 0, smtpdMaxProcesses: 0, vmailUid: VMAIL_UID, ipv4Only: p.ipv4Only });
     try {
       assertSecure({
         mainCf: mainCf(settings),

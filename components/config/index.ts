@@ -7,13 +7,15 @@ import { MailDirectory, MailPolicy } from "../postfix/settings";
 import { Alias, readAliases } from "./aliases";
 import { HostConnection, readHost } from "./host";
 import { readIdentity } from "./identity";
+import { networkInvariants } from "./network";
 import { Mailbox, readMailboxes } from "./mailboxes";
 import { readPolicy } from "./policy";
 import { DnsSettings, readDns } from "./dns";
-import { ConfigError, ConfigReader } from "./reader";
+import { ConfigError, ConfigReader, show } from "./reader";
 import { readRelay, RelayHost } from "./relay";
 import { readTls, TlsSettings } from "./tls";
-import { tlsInvariants } from "./invariants";
+import { tlsInvariants, trustedNetworkProblem } from "./invariants";
+import { parseNetwork } from "./syntax";
 
 export { CONFIG_KEYS, NAMESPACE } from "./keys";
 export type { KeySpec } from "./keys";
@@ -53,6 +55,8 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   tlsInvariants(r, tls, relay, policy.allowAuthOnPort25);
   const capacity = readCapacity(r);
   const dns = readDns(r, relay);
+  networkInvariants(r, policy, relay?.host);
+  publicAddressInvariants(r, dns, host.address);
   if (r.problems.length) throw new ConfigError(stack, r.problems);
   return {
     stack,
@@ -66,6 +70,18 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     capacity,
     dns,
   };
+}
+
+/** A trusted /64 (or wider) that holds the host's public IPv6 address is the provider's shared one. */
+function publicAddressInvariants(r: ConfigReader, dns: DnsSettings, hostAddress: string): void {
+  // The host address was checked with the trusted networks already.
+  if (!dns.publicIpv6 || dns.publicIpv6 === hostAddress) return;
+  r.forEach("trustedNetworks", (entry, where) => {
+    const net = parseNetwork(entry);
+    if (typeof net === "string" || net.family !== 6) return;
+    const why = trustedNetworkProblem(net, dns.publicIpv6 ?? "");
+    if (why) r.bad(where, `${show(entry)} ${why.replace(dns.publicIpv6 ?? "", `${dns.publicIpv6} (mailfleet:publicIpv6)`)}`);
+  });
 }
 
 function readCapacity(r: ConfigReader): MailConfig["capacity"] {

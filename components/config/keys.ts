@@ -203,6 +203,31 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     default: false,
     description: "The host's resolver validates DNSSEC: Postfix then uses it (smtp_dns_support_level = dnssec) and dane-only policies are allowed.",
   },
+  ipv4Only: {
+    type: "boolean",
+    default: false,
+    description: "The host has no working IPv6: Postfix and Dovecot use IPv4 only (inet_protocols = ipv4; Dovecot listens on * only). Off: both families.",
+  },
+  smtpBindAddress: {
+    type: "string",
+    default: "",
+    description: "Source IPv4 address of outbound SMTP (smtp_bind_address), for a host with several; its PTR must name hostname. Empty: the kernel's choice.",
+  },
+  smtpBindAddress6: {
+    type: "string",
+    default: "",
+    description: "Source IPv6 address of outbound SMTP (smtp_bind_address6), for a host with several; its PTR must name hostname. Empty: the kernel's choice.",
+  },
+  forceIpv4Domains: {
+    type: "array",
+    default: [],
+    description: 'Destination domains reached over IPv4 only (e.g. a provider that refuses this host\'s IPv6 for want of a PTR): "example.com" for the domain itself, ".example.com" for its subdomains (list both for both).',
+  },
+  forceIpv6Domains: {
+    type: "array",
+    default: [],
+    description: 'Destination domains reached over IPv6 only: "example.com" for the domain itself, ".example.com" for its subdomains.',
+  },
   publicIpv4: {
     type: "string",
     default: "",

@@ -6,6 +6,7 @@ import { MailIdentity } from "./identity";
 import { ConfigReader, show } from "./reader";
 import { HostConnection } from "./host";
 import { trustedNetworkProblem } from "./invariants";
+import { readNetwork } from "./network";
 import { readPeerTlsPolicies } from "./peer-tls";
 import { checkDomain, checkHeaderName, Network, parseNetwork } from "./syntax";
 
@@ -34,6 +35,7 @@ export function readPolicy(r: ConfigReader, identity: MailIdentity, host: Pick<H
     postscreenDnsblThreshold: r.integer("postscreenDnsblThreshold"),
     smtpTlsPolicies: readPeerTlsPolicies(r),
     dnssecResolver: r.boolean("dnssecResolver"),
+    ...readNetwork(r, identity),
   };
 }
 

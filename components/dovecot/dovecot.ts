@@ -20,6 +20,8 @@ export interface DovecotArgs {
   tlsProfile: TlsProfile;
   /** Cores and memory of the host (the package step reads them there). */
   hostSize: pulumi.Input<HostSize>;
+  /** Listen on IPv4 only (mailfleet:ipv4Only). */
+  ipv4Only: boolean;
   /**
    * Concurrent IMAP sessions.
    * @default derived from hostSize: (MiB - 512) / 4, between 100 and 20,000 (docs/dovecot.md#capacity)

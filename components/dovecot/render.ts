@@ -22,6 +22,8 @@ export interface DovecotSettings {
   smtpdMaxProcesses: number;
   /** uid and gid of the vmail account that owns every Maildir (ISPmail convention: 5000). */
   vmailUid: number;
+  /** Listen on IPv4 only (the host has no working IPv6). */
+  ipv4Only: boolean;
 }
 
 export function dovecotConf(s: DovecotSettings): HostFile {
@@ -35,6 +37,8 @@ export function dovecotConf(s: DovecotSettings): HostFile {
     kind: "plain",
     content: renderTemplate("etc/dovecot/dovecot.conf", {
       header: managedHeader(s.stack),
+      // "::" on a host without IPv6 would stop Dovecot from starting.
+      listen: s.ipv4Only ? "*" : "*, ::",
       hostname: s.hostname,
       postmaster: s.postmaster,
       tlsKeyFile: s.tlsKeyFile,

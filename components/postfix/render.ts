@@ -119,6 +119,13 @@ export function mainCf(s: PostfixSettings): string {
     smtpdTlsExcludeCiphers: tls.excludeCiphers,
     smtpdTlsMandatoryExcludeCiphers: tls.mandatoryExcludeCiphers,
     smtpdTlsDhParamFile: tls.dhParamFile,
+    inetProtocols: s.ipv4Only
+      ? "# mailfleet:ipv4Only: the host has no working IPv6.\ninet_protocols = ipv4"
+      : "inet_protocols = all",
+    smtpBind: [
+      s.smtpBindAddress ? `smtp_bind_address = ${s.smtpBindAddress}` : "# smtp_bind_address: the kernel's choice (mailfleet:smtpBindAddress).",
+      s.ipv4Only ? "" : s.smtpBindAddress6 ? `smtp_bind_address6 = ${s.smtpBindAddress6}` : "# smtp_bind_address6: the kernel's choice (mailfleet:smtpBindAddress6).",
+    ].filter((l) => l).join("\n"),
     dnssec: s.dnssecResolver
       ? "# The host's resolver validates DNSSEC (mailfleet:dnssecResolver): DANE policies can work.\nsmtp_dns_support_level = dnssec"
       : "# No DNSSEC-validating resolver declared (mailfleet:dnssecResolver): no DANE.",
@@ -164,7 +171,16 @@ export function masterCf(s: PostfixSettings): string {
     ...(s.postscreenDnsblSites.length ? ["dnsblog   unix  -       -       y       -       0       dnsblog"] : []),
     "tlsproxy  unix  -       -       y       -       0       tlsproxy",
   ].join("\n");
-  return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService, smtpdProcesses: String(s.capacity.processes) });
+  // The smtp client with one address family, for transport_maps (docs/postfix.md#address-families).
+  const familyTransports = ([4, 6] as const)
+    .filter((f) => f === 4 || !s.ipv4Only)
+    .map((f) => [
+      `smtp-ipv${f} unix  -       -       y       -       -       smtp`,
+      `  -o syslog_name=postfix/smtp-ipv${f}`,
+      `  -o inet_protocols=ipv${f}`,
+    ].join("\n"))
+    .join("\n");
+  return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService, familyTransports, smtpdProcesses: String(s.capacity.processes) });
 }
 
 /**
@@ -249,6 +265,9 @@ export function postfixFiles(s: PostfixSettings): HostFile[] {
     table(s.stack, "client_access.cidr", "Blocked client networks, refused at RCPT on port 25 (mailfleet:blockedClients).\ncidr_table(5): no postmap; read on postfix reload.", {
       entries: s.blockedClients.map((r) => [r.key, r.action]),
     }, "plain"),
+    table(s.stack, "transport", "Destinations reached over one address family (transport_maps): mailfleet:forceIpv4Domains and\nforceIpv6Domains. \"domain\" is the domain itself, \".domain\" its subdomains.", {
+      entries: s.addressFamilyRoutes.map((r) => [r.destination, `smtp-ipv${r.family}:`]),
+    }, "postmap"),
     table(s.stack, "tls_policy", "TLS level per next hop (smtp_tls_policy_maps): the smarthost and mailfleet:smtpTlsPolicies.\nMail that cannot meet its level is deferred (4.7.x), never sent in clear.", tlsPolicyTable(s), "postmap"),
     {
       path: "/etc/postfix/submission_header_checks",

@@ -52,6 +52,17 @@ export interface MailPolicy {
   smtpTlsPolicies: PeerTlsPolicy[];
   /** The host's resolver validates DNSSEC (smtp_dns_support_level = dnssec). */
   dnssecResolver: boolean;
+  /** inet_protocols = ipv4 (the host has no working IPv6); otherwise all. */
+  ipv4Only: boolean;
+  /** smtp_bind_address and smtp_bind_address6; "" leaves the choice to the kernel. */
+  smtpBindAddress: string;
+  smtpBindAddress6: string;
+  /**
+   * Destinations reached over one address family only, through the smtp-ipv4 / smtp-ipv6
+   * transports (transport(5) keys: a domain, or .domain for its subdomains).
+   * @example [{ destination: "example.com", family: 4 }]
+   */
+  addressFamilyRoutes: Array<{ destination: string; family: 4 | 6 }>;
 }
 
 /** Hosted domains, mailboxes and aliases, as the Postfix maps need them. */

@@ -8,22 +8,25 @@
 // published. Does not prove: DNSSEC, other servers (Knot, PowerDNS), or zones split across
 // several primaries.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { Bind, newTsigKey, startBind, TsigKey } from "../tools/bind";
 import { ProvisionedHost } from "../tools/provisioned";
-import { lastReply, swaks } from "../tools/probe";
+import { imaps, lastReply, swaks, waitFor } from "../tools/probe";
 import { Override } from "../tools/stack-run";
-import { cannotBootHosts, sshOk } from "../tools/testhost";
+import { cannotBootHosts, ssh, sshOk, startHost, stopHost, TestHost } from "../tools/testhost";
 
 const why = cannotBootHosts();
 if (why && process.env.MAILFLEET_E2E === "require") throw new Error(`DNS tests cannot run: ${why}`);
 
 const INDEX = 43;
+const PEER_INDEX = 42;
 const HOST = "mail.mailfleet.test";
 const VERIFICATION = '"site-verification=kept-by-mailfleet"';
 
 describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
   let p: ProvisionedHost;
+  let peer: TestHost;
   let bind: Bind;
   let key: TsigKey;
   let dns: Record<string, Override>;
@@ -33,7 +36,8 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
   const q = (name: string, type: string) => bind.query(name, type);
 
   before(async () => {
-    // The first up (no DNS provider) brings up the bridge BIND listens on.
+    // The peer boots first: it brings up the bridge BIND listens on.
+    peer = startHost("dnspeer", { fqdn: "mx.dual.test", index: PEER_INDEX });
     p = new ProvisionedHost("dns", INDEX, "sandbox");
     assert.equal(p.first.code, 0, p.first.log);
     key = newTsigKey("mailfleet-dns-test");
@@ -48,6 +52,8 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
         { name: "example.net" },
         // Another team's zone: the key may not update it.
         { name: "example.com", updatable: false },
+        // A destination whose MX has both an IPv4 and an IPv6 address (the peer test host).
+        { name: "dual.test", records: ["dual.test. 300 IN MX 10 mx.dual.test.", `mx.dual.test. 300 IN A ${peer.ipv4}`, `mx.dual.test. 300 IN AAAA ${peer.ipv6}`] },
       ],
       key,
     });
@@ -67,6 +73,7 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
   after(() => {
     p?.stop();
     bind?.stop();
+    if (peer) stopHost("dnspeer");
   });
 
   it("publishes exactly the expected records and keeps the TXT records that are not its own", () => {
@@ -166,6 +173,64 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     assert.match(lastReply(known), /^250 /, known.raw);
   });
 
+  describe("address families", () => {
+    // Short format: the syslog identifier (postfix/smtp-ipv4/smtp) is not part of the message.
+    const journal = (h: TestHost) => sshOk(h, "journalctl -q --no-pager -u postfix@-");
+    const families = (extra: Record<string, Override>) => rfc2136({
+      "mailfleet:domains": { value: JSON.stringify(["example.test", "example.org"]) },
+      "mailfleet:publicIpv6": { value: "" },
+      "mailfleet:rejectUnknownSenderDomain": { value: "true" },
+      ...extra,
+    });
+
+    before(() => sshOk(peer, "bash -s", PEER_SETUP));
+
+    for (const [family, key, service, address] of [
+      [4, "forceIpv4Domains", "smtp-ipv4", () => peer.ipv4],
+      [6, "forceIpv6Domains", "smtp-ipv6", () => peer.ipv6],
+    ] as const) {
+      it(`reaches a destination with A and AAAA over IPv${family} only when it is forced to`, async () => {
+        const r = families({ [`mailfleet:${key}`]: { value: JSON.stringify(["dual.test"]) } });
+        assert.equal(r.code, 0, r.log);
+        const subject = `family-${family}-${Date.now()}`;
+        const d = p.submitMessage("alice@example.test", "victim@dual.test", `From: alice@example.test\nTo: victim@dual.test\nSubject: ${subject}\n\nx\n`);
+        assert.match(lastReply(d), /^250 /, d.raw);
+        await waitFor(`the message at the peer over IPv${family}`, () => (sshOk(peer, "cat /var/mail/victim 2>/dev/null || true").includes(subject) ? true : undefined), 60);
+        // Our side: the family's own smtp service, toward the family's address.
+        const ours = journal(p.host).split("\n").filter((l) => l.includes("to=<victim@dual.test>") && l.includes("status=sent")).pop() ?? "";
+        assert.match(ours, new RegExp(` postfix/${service}/smtp\\[\\d+\\]: .*relay=mx\\.dual\\.test\\[${address().replace(/[.:]/g, (c) => `\\${c}`)}\\]:25`), ours);
+        // Theirs: the connection came from our address of that family.
+        const from = family === 4 ? p.host.ipv4 : p.host.ipv6;
+        assert.ok(journal(peer).split("\n").some((l) => /postfix\/smtpd\[\d+\]: connect from /.test(l) && l.includes(`[${from}]`)), `the peer saw no connection from ${from}`);
+      });
+    }
+
+    it("serves an IPv6-only client: submission with AUTH and IMAP", () => {
+      const d = swaks(["--server", p.host.ipv6, "--port", "587", "--tls", "--tls-verify", "--tls-ca-path", p.imap.caFile, "--tls-sni", p.hostname,
+        "--auth", "PLAIN", "--auth-user", "bob@example.test", "--auth-password", p.passwords["bob@example.test"], "--from", "bob@example.test", "--to", "alice@example.test"]);
+      assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
+      const imap = imaps({ ...p.imap, address: p.host.ipv6 }, "bob@example.test", p.passwords["bob@example.test"], "INBOX", "EXAMINE INBOX");
+      assert.equal(imap.code, 0, imap.out);
+      assert.match(imap.out, /\d+ EXISTS/);
+    });
+
+    it("runs on a host without IPv6 with ipv4Only, listening on IPv4 only", () => {
+      // No IPv6 at all in the host's network namespace, loopback included.
+      const off = spawnSync("ip", ["netns", "exec", `mf-${p.host.name}`, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1"], { encoding: "utf8" });
+      assert.equal(off.status, 0, off.stderr);
+      const r = families({ "mailfleet:ipv4Only": { value: "true" } });
+      assert.equal(r.code, 0, r.log);
+      // Both start from cold on this host (a restart, not just the reload the run did).
+      sshOk(p.host, "systemctl restart dovecot postfix@-");
+      assert.equal(sshOk(p.host, "systemctl is-active dovecot postfix@-").trim(), "active\nactive");
+      assert.doesNotMatch(sshOk(p.host, "ss -Hltn"), /\[::\]:(25|587|465|993)\b/);
+      const d = p.submit(587, "bob@example.test", "bob@example.test", "alice@example.test");
+      assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
+      assert.equal(imaps(p.imap, "bob@example.test", p.passwords["bob@example.test"], "INBOX", "EXAMINE INBOX").code, 0);
+      assert.equal(ssh(p.host, "postconf -h inet_protocols").stdout.trim(), "ipv4");
+    });
+  });
+
   it("removes what it published on destroy, and only that", () => {
     const r = p.destroy(dns);
     assert.equal(r.code, 0, r.log);
@@ -177,3 +242,15 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     assert.deepEqual(q("old-mx.example.org", "A"), ["192.0.2.9"]);
   });
 });
+
+/** The peer's MX for dual.test: Debian's Postfix on both address families, local delivery to victim. */
+const PEER_SETUP = `set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
+apt-get install -y -q --no-install-recommends postfix >/tmp/apt.log 2>&1 || { apt-get update -q >>/tmp/apt.log 2>&1; apt-get install -y -q --no-install-recommends postfix >>/tmp/apt.log 2>&1; }
+id victim >/dev/null 2>&1 || useradd -m victim
+postconf -e myhostname=mx.dual.test 'mydestination=$myhostname, dual.test, localhost' inet_interfaces=all inet_protocols=all \\
+  'mynetworks=127.0.0.0/8 [::1]/128' smtpd_tls_security_level=none
+systemctl restart postfix
+systemctl is-active --quiet postfix@-
+`;

@@ -69,7 +69,7 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
   });
 
   it("builds every map with postmap/postalias and answers lookups", () => {
-    for (const map of ["vmail_domains", "vmail_mailboxes", "virtual", "sender_login", "sender_access", "tls_policy", "sasl_passwd"]) {
+    for (const map of ["vmail_domains", "vmail_mailboxes", "virtual", "sender_login", "sender_access", "transport", "tls_policy", "sasl_passwd"]) {
       const r = chroot(["postmap", "-c", inTree, `hash:${inTree}/${map}`]);
       assert.equal(r.code, 0, `${map}: ${r.stderr}`);
     }
@@ -84,6 +84,26 @@ describe("rendered configuration under Debian's tools", { skip: why }, () => {
     assert.equal(q("[smtp.provider.example]:587", "sasl_passwd"), "acme:pa ss:word");
     assert.equal(q("hacked-list.example", "sender_access"), "REJECT 5.7.1 Mail from this list is refused: list compromised");
     assert.equal(q("spammer@bad.example", "sender_access"), "550 5.7.1 Sender blocked by postmaster");
+    assert.equal(q("gmail.example", "transport"), "smtp-ipv4:");
+    assert.equal(q(".ipv6lab.example", "transport"), "smtp-ipv6:");
+  });
+
+  it("an IPv4-only host's main.cf, master.cf and dovecot.conf pass without a warning", () => {
+    const v4 = path.join(dir, "ipv4");
+    fs.mkdirSync(v4);
+    const s = { ...postfixSettings, ipv4Only: true, addressFamilyRoutes: [{ destination: "example.net", family: 4 as const }] };
+    const files = [...postfixFiles(s), dovecotConf({ ...dovecotSettings, ipv4Only: true })];
+    for (const f of files) fs.writeFileSync(path.join(v4, path.basename(f.path)), f.content);
+    for (const flag of ["-n", "-M"]) {
+      const r = chroot(["postconf", "-c", `${inTree}/ipv4`, flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, "");
+    }
+    assert.equal(chroot(["postconf", "-c", `${inTree}/ipv4`, "-h", "inet_protocols"]).stdout, "ipv4\n");
+    assert.equal(chroot(["postconf", "-c", `${inTree}/ipv4`, "-M", "smtp-ipv6/unix"]).stdout, "");
+    const d = chroot(["doveconf", "-n", "-c", `${inTree}/ipv4/dovecot.conf`]);
+    assert.equal(d.stderr, "");
+    assert.match(d.stdout, /^listen = \*$/m);
   });
 
   it("matches blocked client networks, IPv4 and IPv6, in the cidr table", () => {

@@ -155,3 +155,50 @@ describe("RFC 2136 request", () => {
     ].join("\n"));
   });
 });
+
+describe("address family config", () => {
+  it("reads routes in both lists, with their families", () => {
+    const c = readConfig("s", { ...base(), "mailfleet:forceIpv4Domains": JSON.stringify(["gmail.example", ".gmail.example"]), "mailfleet:forceIpv6Domains": JSON.stringify(["v6lab.example"]) }, SECRETS);
+    assert.deepEqual(c.policy.addressFamilyRoutes, [
+      { destination: "gmail.example", family: 4 },
+      { destination: ".gmail.example", family: 4 },
+      { destination: "v6lab.example", family: 6 },
+    ]);
+  });
+
+  const cases: Array<[string, Record<string, string>, string[]]> = [
+    ["refuses a hosted domain, the host name and a subdomain pattern that covers the host", {
+      "mailfleet:forceIpv4Domains": JSON.stringify(["example.com", "mail.example.net", ".example.net"]),
+    }, [
+      'mailfleet:forceIpv4Domains[0]: "example.com" covers "example.com", which this host delivers itself (no SMTP, no address family); remove the entry',
+      'mailfleet:forceIpv4Domains[1]: "mail.example.net" covers "mail.example.net", which this host delivers itself (no SMTP, no address family); remove the entry',
+      'mailfleet:forceIpv4Domains[2]: ".example.net" covers "mail.example.net", which this host delivers itself (no SMTP, no address family); remove the entry',
+    ]],
+    ["refuses a destination in both lists, and a duplicate", {
+      "mailfleet:forceIpv4Domains": JSON.stringify(["gmail.example", "gmail.example"]),
+      "mailfleet:forceIpv6Domains": JSON.stringify(["gmail.example"]),
+    }, [
+      'mailfleet:forceIpv4Domains[1]: "gmail.example" is already forced to IPv4; remove the duplicate',
+      'mailfleet:forceIpv6Domains[0]: "gmail.example" is already forced to IPv4 in the other list; keep it in one of them',
+    ]],
+    ["refuses IPv6 settings on an IPv4-only host", {
+      "mailfleet:ipv4Only": "true",
+      "mailfleet:smtpBindAddress6": "2001:db8::25",
+      "mailfleet:forceIpv6Domains": JSON.stringify(["v6lab.example"]),
+    }, [
+      "mailfleet:smtpBindAddress6: is set but mailfleet:ipv4Only is true, so Postfix sends no IPv6; remove one of them",
+      'mailfleet:forceIpv6Domains[0]: "v6lab.example" is forced to IPv6, but mailfleet:ipv4Only is true; remove the entry or turn ipv4Only off',
+    ]],
+    ["refuses source addresses of the wrong family", { "mailfleet:smtpBindAddress": "2001:db8::25", "mailfleet:smtpBindAddress6": "192.0.2.25" }, [
+      'mailfleet:smtpBindAddress: "2001:db8::25" is not an IPv4 address (an IPv6 source address goes in mailfleet:smtpBindAddress6)',
+      'mailfleet:smtpBindAddress6: "192.0.2.25" is not an IPv6 address',
+    ]],
+    ["refuses forced families with a smarthost", { "mailfleet:relayHost": "smtp.provider.example", "mailfleet:forceIpv4Domains": JSON.stringify(["gmail.example"]) }, [
+      "mailfleet:forceIpv4Domains: is set, but all mail leaves through the smarthost smtp.provider.example (mailfleet:relayHost), so no destination is reached directly; remove the list, or the smarthost",
+    ]],
+    ["refuses a trusted /64 that holds the public IPv6 address", { "mailfleet:publicIpv6": "2001:db8:1::25", "mailfleet:trustedNetworks": JSON.stringify(["2001:db8:1::/64"]) }, [
+      'mailfleet:trustedNetworks[0]: "2001:db8:1::/64" contains the host\'s own address 2001:db8:1::25 (mailfleet:publicIpv6): a provider\'s /64 is shared with its other customers, who could all relay through this host; list your own hosts (/128) or a prefix longer than /64',
+    ]],
+  ];
+  for (const [name, extra, expected] of cases) it(name, () => assert.deepEqual(problems(extra), expected));
+});

@@ -44,6 +44,7 @@ describe("rendered files", () => {
         "/etc/postfix/sender_login root:root 0644 postmap",
         "/etc/postfix/sender_access root:root 0644 postmap",
         "/etc/postfix/client_access.cidr root:root 0644 plain",
+        "/etc/postfix/transport root:root 0644 postmap",
         "/etc/postfix/tls_policy root:root 0644 postmap",
         "/etc/postfix/submission_header_checks root:root 0644 plain",
         "/etc/postfix/master.cf root:root 0644 plain",
