@@ -36,4 +36,4 @@ export const certificateSpkiSha256 = server.certificateSpkiSha256;
 /** The mail records, one zone-file line each (PTR is the operator's; docs/dns.md#records). */
 export const dnsRecords = server.dnsRecords.apply((rs) => rs.map((r) => zoneLine(r)));
 /** The same as a zone snippet with TTLs, for a DNS the stack does not publish to. */
-export const dnsZone = server.dnsRecords.apply((rs) => `${rs.map((r) => zoneLine(r, dns.ttl)).join("\n")}\n`);
+export const dnsZone = server.dnsRecords.apply((rs) => `${rs.map((r) => `${/<the SPF domain of /.test(r.value) ? "; set mailfleet:relaySpfInclude: " : ""}${zoneLine(r, dns.ttl)}`).join("\n")}\n`);

@@ -34,13 +34,15 @@ export interface DnsSettings<S = string> {
 const DNS_PORT = 53;
 const RFC2136_KEYS = ["dnsServer", "dnsTsigKeyName", "dnsTsigSecret"];
 
-export function readDns(r: ConfigReader, relay: RelayHost | undefined): DnsSettings {
+export function readDns(r: ConfigReader, relay: RelayHost | undefined, ipv4Only: boolean): DnsSettings {
   const publicIpv4 = address(r, "publicIpv4", 4);
   const publicIpv6 = address(r, "publicIpv6", 6);
   const reportAddress = (r.text("dmarcReportAddress") ?? "").trim();
   if (reportAddress) {
     const why = checkExternalAddress(reportAddress);
     if (why) r.bad(k("dmarcReportAddress"), `${show(reportAddress)} ${why}`);
+    // In a DMARC URI "!" and "," are separators and "?" starts mail headers (RFC 7489 6.2, RFC 6068).
+    else if (!/^[A-Za-z0-9._+-]+@/.test(reportAddress)) r.bad(k("dmarcReportAddress"), `${show(reportAddress)} has a local part with characters a DMARC record cannot carry as they are; use letters, digits, ".", "_", "+" and "-"`);
   }
   const kind = r.choice<DnsProvider["kind"]>("dnsProvider");
   const provider: DnsProvider = kind === "rfc2136" ? readRfc2136(r) : { kind: "none" };
@@ -51,12 +53,25 @@ export function readDns(r: ConfigReader, relay: RelayHost | undefined): DnsSetti
   }
   const relaySpfInclude = (r.text("relaySpfInclude") ?? "").trim();
   if (relaySpfInclude) {
-    const why = checkDomain(relaySpfInclude);
+    // SPF domains often start with an underscore label (_spf.provider.example).
+    const why = checkDomain(relaySpfInclude.replace(/(^|\.)_/g, "$1u"));
     if (why) r.bad(k("relaySpfInclude"), `${show(relaySpfInclude)} ${why}`);
     else if (!relay) r.bad(k("relaySpfInclude"), "is set but mailfleet:relayHost is empty; the include: names the smarthost provider's senders, so set the smarthost or remove it");
   } else if (relay && kind !== "none") {
     // Published SPF without the provider's servers would fail every message the smarthost sends.
     r.bad(k("relaySpfInclude"), `is empty, but mail leaves through ${relay.host} and mailfleet:dnsProvider publishes the SPF records; set the provider's SPF domain (its documentation names it, e.g. spf.provider.example)`);
+  }
+  if (ipv4Only && publicIpv6) {
+    r.bad(k("publicIpv6"), `${show(publicIpv6)} is set but mailfleet:ipv4Only is true: an AAAA record would send mail and clients to an address the host does not serve; remove publicIpv6 or turn ipv4Only off`);
+  }
+  if (kind !== "none" && !relay) {
+    // SPF says "mx" and "a": without the address records mail leaving the host would fail it.
+    if ((r.text("publicIpv4") ?? "") === "") {
+      r.bad(k("publicIpv4"), "is empty, but mailfleet:dnsProvider publishes the host's records and SPF allows only the addresses published for it; set the host's public IPv4 address");
+    }
+    if (!ipv4Only && (r.text("publicIpv6") ?? "") === "") {
+      r.bad(k("publicIpv6"), "is empty, but the host also sends over IPv6 (mailfleet:ipv4Only is false) and SPF allows only the addresses published for it, so that mail would fail SPF; set the host's public IPv6 address, or set mailfleet:ipv4Only to true");
+    }
   }
   return {
     ...(publicIpv4 ? { publicIpv4 } : {}),

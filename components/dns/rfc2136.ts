@@ -1,7 +1,7 @@
 // RFC 2136 dynamic updates signed with a TSIG key (docs/dns.md#rfc-2136): the host's
 // mailfleet-dns sends them with nsupdate to the zones' primary server. The host, not the machine
-// running Pulumi, talks to the server: it has nsupdate from Debian's archive, and it is the
-// address an ISP's DNS already lets in for the ACME DNS-01 challenge.
+// running Pulumi, talks to the server: it gets nsupdate from Debian's archive, and the host's
+// own list of what it published (dns.owned) lives where the updates are made.
 import * as pulumi from "@pulumi/pulumi";
 import type { Rfc2136Server } from "../config/dns";
 import { HostAccess, remoteStep } from "../host/remote";
@@ -48,7 +48,9 @@ export class Rfc2136Adapter implements DnsAdapter {
         delete: "/usr/local/sbin/mailfleet-dns remove",
         stdin: pulumi.secret(stdin),
         secret: true,
-      }, { ...opts, dependsOn: this.args.dependsOn }),
+        // Create-before-delete would run the old step's remove after the new publish, deleting
+        // the records just published.
+      }, { ...opts, dependsOn: this.args.dependsOn, deleteBeforeReplace: true }),
     ];
   }
 }

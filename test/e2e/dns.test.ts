@@ -33,6 +33,8 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
   let spki = "";
 
   const rfc2136 = (extra: Record<string, Override> = {}) => p.up({ ...dns, ...extra });
+  // The stack after example.net has left it.
+  const two = { "mailfleet:domains": { value: JSON.stringify(["example.test", "example.org"]) } };
   const q = (name: string, type: string) => bind.query(name, type);
 
   before(async () => {
@@ -50,8 +52,8 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
         // A stale MX from a previous provider: the record set is replaced, not added to.
         { name: "example.org", records: ["example.org. 300 IN MX 5 old-mx.example.org.", "old-mx.example.org. 300 IN A 192.0.2.9"] },
         { name: "example.net" },
-        // Another team's zone: the key may not update it.
-        { name: "example.com", updatable: false },
+        // A key granted TXT records only (update-policy, as for ACME challenges): no MX here.
+        { name: "example.com", grantTypes: ["TXT"] },
         // A destination whose MX has both an IPv4 and an IPv6 address (the peer test host).
         { name: "dual.test", records: ["dual.test. 300 IN MX 10 mx.dual.test.", `mx.dual.test. 300 IN A ${peer.ipv4}`, `mx.dual.test. 300 IN AAAA ${peer.ipv6}`] },
       ],
@@ -111,13 +113,17 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     assert.deepEqual(q(HOST, "A"), [p.host.ipv4]);
   });
 
-  it("removes the records of a domain that leaves the stack, and an address no longer given", () => {
+  it("removes the records of a domain that leaves the stack, and an address no longer given, but not another's record there", () => {
+    // The domain's next provider has added its own MX beside ours meanwhile.
+    bind.update("example.net", ["update add example.net. 300 MX 20 mx.next-provider.test."]);
     const r = rfc2136({
       "mailfleet:domains": { value: JSON.stringify(["example.test", "example.org"]) },
+      // The host loses its IPv6: no AAAA any more.
       "mailfleet:publicIpv6": { value: "" },
+      "mailfleet:ipv4Only": { value: "true" },
     });
     assert.equal(r.code, 0, r.log);
-    assert.deepEqual(q("example.net", "MX"), []);
+    assert.deepEqual(q("example.net", "MX"), ["20 mx.next-provider.test."]);
     assert.deepEqual(q("_dmarc.example.net", "TXT"), []);
     assert.deepEqual(q("example.net", "TXT"), []);
     assert.deepEqual(q(HOST, "AAAA"), []);
@@ -129,8 +135,7 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     const serials = zones.map((z) => bind.serial(z));
     const wrong = newTsigKey("mailfleet-dns-test").secret;
     const r = rfc2136({
-      "mailfleet:domains": { value: JSON.stringify(["example.test", "example.org"]) },
-      "mailfleet:publicIpv6": { value: "" },
+      ...two,
       "mailfleet:dmarcPolicy": { value: "reject" },
       "mailfleet:dnsTsigSecret": { value: wrong, secret: true },
     });
@@ -141,27 +146,43 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     assert.deepEqual(q("_dmarc.example.test", "TXT"), ['"v=DMARC1; p=none; rua=mailto:dmarc-reports@example.test"']);
   });
 
-  it("fails before any change when one zone refuses the key, naming that zone", () => {
+  it("fails before any change when one zone refuses the key for a record type, naming that zone", () => {
     const zones = ["mailfleet.test", "example.test", "example.org", "example.com"];
     const serials = zones.map((z) => bind.serial(z));
+    // A change in the zones before example.com too: without the probe they would be updated first.
     const r = rfc2136({
       "mailfleet:domains": { value: JSON.stringify(["example.test", "example.org", "example.com"]) },
-      "mailfleet:publicIpv6": { value: "" },
+      "mailfleet:dmarcPolicy": { value: "quarantine" },
     });
-    assert.notEqual(r.code, 0, "up succeeded although example.com refuses the key");
-    assert.match(r.log, /refused the update of zone example\.com: .*REFUSED.*allow them/);
-    // The zones before it in the run (the host's, example.test) were not touched either.
+    assert.notEqual(r.code, 0, "up succeeded although example.com refuses MX records from the key");
+    assert.match(r.log, /refused the update of zone example\.com: .*REFUSED.*does not let key mailfleet-dns-test update these records in example\.com/);
     assert.deepEqual(zones.map((z) => bind.serial(z)), serials);
-    assert.deepEqual(q("example.test", "MX"), [`10 ${HOST}.`]);
+    assert.deepEqual(q("_dmarc.example.test", "TXT"), ['"v=DMARC1; p=none; rua=mailto:dmarc-reports@example.test"']);
     assert.deepEqual(q("example.com", "MX"), []);
+  });
+
+  it("refuses to publish at a name that is a CNAME, naming it, and publishes once it is gone", () => {
+    // Someone moved the domain's DMARC to a hosted service (BIND ignores a CNAME added beside other records).
+    bind.update("example.org", ["update delete _dmarc.example.org. TXT", "update add _dmarc.example.org. 300 CNAME dmarc.elsewhere.test."]);
+    assert.deepEqual(q("_dmarc.example.org", "CNAME"), ["dmarc.elsewhere.test."]);
+    const serial = bind.serial("mailfleet.test");
+    const change = { "mailfleet:dmarcPolicy": { value: "quarantine" } };
+    const r = rfc2136({ ...two, ...change });
+    assert.notEqual(r.code, 0, "up succeeded with a CNAME at _dmarc.example.org");
+    assert.match(r.log, /_dmarc\.example\.org is a CNAME \(to dmarc\.elsewhere\.test\.\) on [0-9.]+: .*remove the CNAME/);
+    assert.equal(bind.serial("mailfleet.test"), serial);
+    bind.update("example.org", ["update delete _dmarc.example.org. CNAME"]);
+    const again = rfc2136({ ...two, ...change });
+    assert.equal(again.code, 0, again.log);
+    assert.deepEqual(q("_dmarc.example.org", "TXT"), ['"v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@example.test"']);
+    assert.equal(rfc2136(two).code, 0);
   });
 
   it("with the BIND as the host's resolver, refuses a sender domain that does not exist and accepts one that does", () => {
     // Debian's Postfix copies resolv.conf into its chroot when it starts.
     sshOk(p.host, `printf 'nameserver ${bind.ip}\\n' >/etc/resolv.conf && systemctl restart postfix@-`);
     const r = rfc2136({
-      "mailfleet:domains": { value: JSON.stringify(["example.test", "example.org"]) },
-      "mailfleet:publicIpv6": { value: "" },
+      ...two,
       "mailfleet:rejectUnknownSenderDomain": { value: "true" },
     });
     assert.equal(r.code, 0, r.log);
@@ -177,8 +198,7 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     // Short format: the syslog identifier (postfix/smtp-ipv4/smtp) is not part of the message.
     const journal = (h: TestHost) => sshOk(h, "journalctl -q --no-pager -u postfix@-");
     const families = (extra: Record<string, Override>) => rfc2136({
-      "mailfleet:domains": { value: JSON.stringify(["example.test", "example.org"]) },
-      "mailfleet:publicIpv6": { value: "" },
+      ...two,
       "mailfleet:rejectUnknownSenderDomain": { value: "true" },
       ...extra,
     });
@@ -218,7 +238,7 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
       // No IPv6 at all in the host's network namespace, loopback included.
       const off = spawnSync("ip", ["netns", "exec", `mf-${p.host.name}`, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1"], { encoding: "utf8" });
       assert.equal(off.status, 0, off.stderr);
-      const r = families({ "mailfleet:ipv4Only": { value: "true" } });
+      const r = families({ "mailfleet:ipv4Only": { value: "true" }, "mailfleet:publicIpv6": { value: "" } });
       assert.equal(r.code, 0, r.log);
       // Both start from cold on this host (a restart, not just the reload the run did).
       sshOk(p.host, "systemctl restart dovecot postfix@-");

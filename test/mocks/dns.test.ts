@@ -28,6 +28,8 @@ describe("a stack that publishes its records through RFC 2136", () => {
     assert.deepEqual(dns.dependencies, ["mail-postfix-config", "mail-tls-cert"]);
     assert.equal(dns.inputs.create, "/usr/local/sbin/mailfleet-dns publish");
     assert.equal(dns.inputs.delete, "/usr/local/sbin/mailfleet-dns remove");
+    // A replacement must not run the old step's remove after the new publish.
+    assert.equal(dns.options.deleteBeforeReplace, true);
     assert.match(String(step("mail-host-packages").inputs.create ?? "") + String(pulumi.runtime.unwrapRpcSecret(step("mail-host-packages").inputs.stdin) ?? ""), /bind9-dnsutils/);
     assert.equal(withoutDns.find((r) => r.name === "mail-dns"), undefined);
   });

@@ -18,6 +18,9 @@ export interface BindZone {
   /** false: the key may not update this zone (allow-update { none; }), as for a zone another
    * team owns. @default true */
   updatable?: boolean;
+  /** Record types the key may update anywhere in the zone, as an update-policy grant
+   * ("zonesub") instead of allow-update: e.g. ["TXT"] for a key meant for ACME challenges. */
+  grantTypes?: string[];
 }
 
 export interface TsigKey {
@@ -49,8 +52,10 @@ export interface Bind {
   query(name: string, type: string): string[];
   /** The zone's SOA serial. */
   serial(zone: string): number;
-  /** named's log so far: what Node has read from its pipes, so not what named wrote since the
-   * last await (spawnSync calls such as query() do not let Node read). */
+  /** An update signed with the fixture's key, as another administrator would make it:
+   * nsupdate commands such as "update add x.example.test. 300 MX 20 mx.other.test." */
+  update(zone: string, commands: string[]): void;
+  /** named's log so far, read from its file. */
   log(): string;
   /** Resolves with the log once `pattern` matches it; rejects with the log after `timeoutMs`
    * (default 5000). */
@@ -89,7 +94,7 @@ export function namedConf(dir: string, opts: BindOptions, port: number): string 
     `options { directory "${dir}"; pid-file none; ${listen} recursion no; allow-query { any; };`
       + ` dnssec-validation no; notify no; session-keyfile "${dir}/session.key"; };`,
     tsigKeyClause(opts.key).trimEnd(),
-    ...opts.zones.map((z) => `zone "${z.name}" { type primary; file "${z.name}.db"; allow-update { ${z.updatable === false ? "none" : `key "${opts.key.name}"`}; }; };`),
+    ...opts.zones.map((z) => `zone "${z.name}" { type primary; file "${z.name}.db"; ${z.grantTypes ? `update-policy { grant "${opts.key.name}" zonesub ${z.grantTypes.join(" ")}; };` : `allow-update { ${z.updatable === false ? "none" : `key "${opts.key.name}"`}; };`} };`),
     "",
   ].join("\n");
 }
@@ -127,6 +132,7 @@ function validate(opts: BindOptions): void {
       // One record per entry: a line break would let an entry add directives or more records.
       if (/[\x00-\x1f]/.test(r)) throw new Error(`bind: zone ${z.name}: record ${JSON.stringify(r)} contains a control character`);
     }
+    for (const t of z.grantTypes ?? []) if (!/^[A-Z0-9]+$/.test(t)) throw new Error(`bind: zone ${z.name}: bad record type ${JSON.stringify(t)}`);
   }
   tsigKeyClause(opts.key);
 }
@@ -200,7 +206,8 @@ export async function startBind(opts: BindOptions): Promise<Bind> {
   const dir = fs.mkdtempSync(path.join(baseDir(), "mailfleet-bind-"));
   const conf = path.join(dir, "named.conf");
   let child: ChildProcess | undefined;
-  let log = "";
+  const logFile = path.join(dir, "named.log");
+  const readLog = () => { try { return fs.readFileSync(logFile, "utf8"); } catch { return ""; } };
 
   const stop = () => {
     if (child) {
@@ -236,10 +243,12 @@ export async function startBind(opts: BindOptions): Promise<Bind> {
 
   // -g: foreground, log to stderr. No -u: as root without -u named keeps running as root (with
   // reduced capabilities), which is what lets it write the root-owned zone files and journals.
-  child = spawn("named", ["-g", "-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  // Its output goes to a file, never a pipe: a test that blocks in spawnSync for the length of a
+  // `pulumi up` would stop reading, the pipe would fill, and named would hang writing its log.
+  const logFd = fs.openSync(logFile, "a", 0o644);
+  child = spawn("named", ["-g", "-c", conf], { stdio: ["ignore", logFd, logFd] });
+  fs.closeSync(logFd);
   alive.set(child, dir);
-  child.stdout!.on("data", (b) => (log += b));
-  child.stderr!.on("data", (b) => (log += b));
   let exited = "";
   child.once("exit", (code, sig) => (exited = `exited (${code ?? sig})`));
   child.once("error", (e) => (exited = e.message));
@@ -248,7 +257,7 @@ export async function startBind(opts: BindOptions): Promise<Bind> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // The banner says "running on Linux ..." at once; the ready line is a bare "running".
-    if (/\d running\n/.test(log)) {
+    if (/\d running\n/.test(readLog())) {
       try {
         if (dig(opts.listen, port, opts.zones[0].name, "SOA").length > 0) break;
       } catch {
@@ -258,7 +267,7 @@ export async function startBind(opts: BindOptions): Promise<Bind> {
     const why = exited || (Date.now() > deadline ? `did not answer within ${timeoutMs} ms` : "");
     if (why) {
       stop();
-      throw new Error(`bind: named on ${where} ${why}:\n${log}`);
+      throw new Error(`bind: named on ${where} ${why}:\n${readLog()}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -274,14 +283,21 @@ export async function startBind(opts: BindOptions): Promise<Bind> {
       if (soa.length !== 1 || !Number.isInteger(serial)) throw new Error(`bind: no SOA for ${zone}: ${JSON.stringify(soa)}`);
       return serial;
     },
-    log: () => log,
+    update: (zone, commands) => {
+      const keyFile = path.join(dir, "admin.key");
+      fs.writeFileSync(keyFile, tsigKeyClause(opts.key), { mode: 0o600 });
+      const input = [`server ${opts.listen} ${port}`, `zone ${zone}.`, ...commands, "send", ""].join("\n");
+      const r = spawnSync("nsupdate", ["-k", keyFile], { input, encoding: "utf8", timeout: 20000 });
+      if (r.status !== 0) throw new Error(`bind: update of ${zone} failed: ${r.stderr}${r.stdout}`);
+    },
+    log: readLog,
     waitForLog: async (pattern, ms = 5000) => {
       const until = Date.now() + ms;
-      while (!pattern.test(log)) {
-        if (Date.now() > until) throw new Error(`bind: ${pattern} not in named's log after ${ms} ms:\n${log}`);
+      while (!pattern.test(readLog())) {
+        if (Date.now() > until) throw new Error(`bind: ${pattern} not in named's log after ${ms} ms:\n${readLog()}`);
         await new Promise((r) => setTimeout(r, 25));
       }
-      return log;
+      return readLog();
     },
     stop,
   };

@@ -33,7 +33,7 @@ export interface Registered {
   dependencies: string[];
   inputs: Record<string, unknown>;
   /** Resource options from the registration request. */
-  options: { additionalSecretOutputs: string[] };
+  options: { additionalSecretOutputs: string[]; deleteBeforeReplace: boolean };
 }
 
 export async function runProgramUnderMocks(config: Record<string, string>, secretKeys: string[]): Promise<Registered[]> {
@@ -66,7 +66,7 @@ export async function runProgramUnderMocks(config: Record<string, string>, secre
           parentUrn: req.getParent(),
           dependencyUrns: req.getDependenciesList(),
           inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-          options: { additionalSecretOutputs: req.getAdditionalsecretoutputsList() },
+          options: { additionalSecretOutputs: req.getAdditionalsecretoutputsList(), deleteBeforeReplace: req.getDeletebeforereplace() },
         });
       }
       cb(err, res);

@@ -26,6 +26,8 @@ const RFC2136 = {
   "mailfleet:dnsServer": "192.0.2.53",
   "mailfleet:dnsTsigKeyName": "mailfleet-acme",
   "mailfleet:dnsTsigSecret": TSIG,
+  "mailfleet:publicIpv4": "192.0.2.25",
+  "mailfleet:publicIpv6": "2001:db8::25",
 };
 
 const problems = (extra: Record<string, string>, secrets: ReadonlySet<string> = SECRETS) => configProblems({ ...base(), ...extra }, secrets);
@@ -50,7 +52,7 @@ describe("DNS config", () => {
   });
 
   const cases: Array<[string, Record<string, string>, string[]]> = [
-    ["refuses rfc2136 without its server and key", { "mailfleet:dnsProvider": "rfc2136" }, [
+    ["refuses rfc2136 without its server and key", { "mailfleet:dnsProvider": "rfc2136", "mailfleet:publicIpv4": "192.0.2.25", "mailfleet:ipv4Only": "true" }, [
       'mailfleet:dnsServer: is empty, but mailfleet:dnsProvider is rfc2136; set the primary server of the zones, e.g. "192.0.2.53" or "ns1.example.net"',
       "mailfleet:dnsTsigKeyName: is empty, but mailfleet:dnsProvider is rfc2136; set the name of the TSIG key the server accepts updates with",
       "mailfleet:dnsTsigSecret: is empty, but mailfleet:dnsProvider is rfc2136; set it with pulumi config set --secret mailfleet:dnsTsigSecret (the secret tsig-keygen printed)",
@@ -83,10 +85,25 @@ describe("DNS config", () => {
     ["requires the smarthost's SPF include when the records are published", { ...RFC2136, "mailfleet:relayHost": "smtp.provider.example" }, [
       "mailfleet:relaySpfInclude: is empty, but mail leaves through smtp.provider.example and mailfleet:dnsProvider publishes the SPF records; set the provider's SPF domain (its documentation names it, e.g. spf.provider.example)",
     ]],
+    ["requires the addresses SPF allows when the records are published and the host sends itself", { ...RFC2136, "mailfleet:publicIpv4": "", "mailfleet:publicIpv6": "" }, [
+      "mailfleet:publicIpv4: is empty, but mailfleet:dnsProvider publishes the host's records and SPF allows only the addresses published for it; set the host's public IPv4 address",
+      "mailfleet:publicIpv6: is empty, but the host also sends over IPv6 (mailfleet:ipv4Only is false) and SPF allows only the addresses published for it, so that mail would fail SPF; set the host's public IPv6 address, or set mailfleet:ipv4Only to true",
+    ]],
+    ["refuses an IPv6 address for an IPv4-only host", { "mailfleet:ipv4Only": "true", "mailfleet:publicIpv6": "2001:db8::25" }, [
+      'mailfleet:publicIpv6: "2001:db8::25" is set but mailfleet:ipv4Only is true: an AAAA record would send mail and clients to an address the host does not serve; remove publicIpv6 or turn ipv4Only off',
+    ]],
+    ["refuses a DMARC report address a mailto: URI cannot carry as it is", { "mailfleet:dmarcReportAddress": "a!b@example.com" }, [
+      'mailfleet:dmarcReportAddress: "a!b@example.com" has a local part with characters a DMARC record cannot carry as they are; use letters, digits, ".", "_", "+" and "-"',
+    ]],
     ["refuses an SPF include without a smarthost", { "mailfleet:relaySpfInclude": "spf.provider.example" }, [
       "mailfleet:relaySpfInclude: is set but mailfleet:relayHost is empty; the include: names the smarthost provider's senders, so set the smarthost or remove it",
     ]],
   ];
+  it("accepts an SPF domain with an underscore label, and no IPv6 on an IPv4-only host", () => {
+    const c = readConfig("s", { ...base(), ...RFC2136, "mailfleet:relayHost": "smtp.provider.example", "mailfleet:relaySpfInclude": "_spf.provider.example", "mailfleet:publicIpv6": "", "mailfleet:ipv4Only": "true" }, SECRETS);
+    assert.equal(c.dns.relaySpfInclude, "_spf.provider.example");
+  });
+
   for (const [name, extra, expected] of cases) {
     it(name, () => {
       const got = problems(extra, name.includes("plain text") ? new Set(["mailfleet:sshPrivateKey", "mailfleet:mailboxPasswords"]) : SECRETS);
