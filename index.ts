@@ -12,6 +12,18 @@ const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): bo
 const config = readConfig(stack, raw, new Set(Object.keys(raw).filter((k) => isSecret(k))));
 const { directory, relay, dns } = config;
 
+/** The DNS provider with its credential wrapped as a secret. */
+function secretProvider(p: typeof dns.provider) {
+  switch (p.kind) {
+    case "none":
+      return p;
+    case "rfc2136":
+      return { ...p, secret: pulumi.secret(p.secret) };
+    case "cloudflare":
+      return { ...p, apiToken: pulumi.secret(p.apiToken) };
+  }
+}
+
 const server = new MailServer("mail", {
   host: { ...config.host, privateKey: pulumi.secret(config.host.privateKey) },
   stack,
@@ -22,7 +34,7 @@ const server = new MailServer("mail", {
   relay: relay && { nexthop: relay.nexthop, username: relay.username, password: pulumi.secret(relay.password) },
   tls: config.tls,
   capacity: config.capacity,
-  dns: { ...dns, provider: dns.provider.kind === "none" ? dns.provider : { ...dns.provider, secret: pulumi.secret(dns.provider.secret) } },
+  dns: { ...dns, provider: secretProvider(dns.provider) },
 });
 
 export const hostname = server.hostname;

@@ -14,7 +14,8 @@ import { mainCf, masterCf } from "./postfix/render";
 import { MailDirectory, MailPolicy } from "./postfix/settings";
 import type { DnsSettings } from "./config/dns";
 import type { TlsSettings } from "./config/tls";
-import { DnsAdapter, noDnsAdapter } from "./dns/adapter";
+import { CloudflareAdapter } from "./dns/cloudflare";
+import { DnsAdapter, noDnsAdapter, PublishedRecord } from "./dns/adapter";
 import { DnsRecord, mailRecords } from "./dns/records";
 import { Rfc2136Adapter } from "./dns/rfc2136";
 import { AcmeCertificate } from "./tls/acme-certificate";
@@ -122,7 +123,9 @@ export class MailServer extends pulumi.ComponentResource {
       dependsOn: [dovecot.configured],
     }, { parent: this });
     this.driftTimer(name, args, postfix);
-    this.dnsRecords = tls.spkiSha256.apply((spki) => mailRecords({
+    // The records' names and types are known now; only the TLSA digest waits for the certificate.
+    const SPKI = "@@spki@@";
+    const shape = mailRecords({
       hostname: directory.hostname,
       domains: directory.domains,
       ipv4: args.dns.publicIpv4,
@@ -130,10 +133,12 @@ export class MailServer extends pulumi.ComponentResource {
       relayHost: args.relay && { host: args.relay.nexthop.replace(/^\[|\](:\d+)?$/g, "") },
       relaySpfInclude: args.dns.relaySpfInclude,
       dmarc: args.dns.dmarc,
-      tlsaSpkiSha256: spki,
-    }));
+      tlsaSpkiSha256: SPKI,
+    });
+    const records: PublishedRecord[] = shape.map((r) => (r.value.includes(SPKI) ? { ...r, value: tls.spkiSha256.apply((s) => r.value.replace(SPKI, s.toLowerCase())) } : r));
+    this.dnsRecords = pulumi.all(records.map((r) => r.value)).apply((vs) => records.map((r, i) => ({ ...r, value: vs[i] })));
     // Published once Postfix runs the new config: an MX must not lead to a host not yet ready.
-    this.dnsAdapter(args, [postfix.configured]).publish(name, this.dnsRecords, { parent: this });
+    this.dnsAdapter(args, [postfix.configured]).publish(name, records, { parent: this, dependsOn: [postfix.configured] });
     this.certificatePem = tls.certPem;
     this.certificateNotAfter = tls.notAfter;
     this.certificateSha256 = tls.sha256Fingerprint;
@@ -148,6 +153,8 @@ export class MailServer extends pulumi.ComponentResource {
         return noDnsAdapter;
       case "rfc2136":
         return new Rfc2136Adapter({ host: args.host, server: provider, ttl: args.dns.ttl, dependsOn });
+      case "cloudflare":
+        return new CloudflareAdapter({ account: provider, ttl: args.dns.ttl });
       default: {
         const never: never = provider;
         throw new Error(`unknown DNS provider ${JSON.stringify(never)}`);

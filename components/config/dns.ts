@@ -1,5 +1,6 @@
 // Section: what the mail records say (host addresses, DMARC, the smarthost's SPF) and who
 // publishes them (docs/dns.md).
+import { CONFIG_KEYS } from "./keys";
 import { ConfigReader, k, show } from "./reader";
 import { RelayHost } from "./relay";
 import { checkDomain, checkExternalAddress, checkHostAddress, hostNetwork, isIPv4, isIPv6 } from "./syntax";
@@ -19,7 +20,20 @@ export interface Rfc2136Server<S = string> {
   secret: S;
 }
 
-export type DnsProvider<S = string> = { kind: "none" } | Rfc2136Server<S>;
+export interface CloudflareAccount<S = string> {
+  kind: "cloudflare";
+  /** Plaintext in memory only; wrapped with pulumi.secret() before it reaches any resource. */
+  apiToken: S;
+  /** Zone name to zone ID. */
+  zones: Array<{ name: string; id: string }>;
+}
+
+export type DnsProvider<S = string> = { kind: "none" } | Rfc2136Server<S> | CloudflareAccount<S>;
+
+/** The zone a record name belongs to: the longest zone that is the name or a parent of it. */
+export function zoneOf<Z extends { name: string }>(zones: Z[], name: string): Z | undefined {
+  return zones.filter((z) => name === z.name || name.endsWith(`.${z.name}`)).sort((a, b) => b.name.length - a.name.length)[0];
+}
 
 export interface DnsSettings<S = string> {
   publicIpv4?: string;
@@ -33,8 +47,9 @@ export interface DnsSettings<S = string> {
 
 const DNS_PORT = 53;
 const RFC2136_KEYS = ["dnsServer", "dnsTsigKeyName", "dnsTsigSecret"];
+const CLOUDFLARE_KEYS = ["cloudflareApiToken", "cloudflareZoneIds"];
 
-export function readDns(r: ConfigReader, relay: RelayHost | undefined, ipv4Only: boolean): DnsSettings {
+export function readDns(r: ConfigReader, relay: RelayHost | undefined, ipv4Only: boolean, names: string[]): DnsSettings {
   const publicIpv4 = address(r, "publicIpv4", 4);
   const publicIpv6 = address(r, "publicIpv6", 6);
   const reportAddress = (r.text("dmarcReportAddress") ?? "").trim();
@@ -45,10 +60,11 @@ export function readDns(r: ConfigReader, relay: RelayHost | undefined, ipv4Only:
     else if (!/^[A-Za-z0-9._+-]+@/.test(reportAddress)) r.bad(k("dmarcReportAddress"), `${show(reportAddress)} has a local part with characters a DMARC record cannot carry as they are; use letters, digits, ".", "_", "+" and "-"`);
   }
   const kind = r.choice<DnsProvider["kind"]>("dnsProvider");
-  const provider: DnsProvider = kind === "rfc2136" ? readRfc2136(r) : { kind: "none" };
-  if (kind === "none") {
-    for (const key of RFC2136_KEYS.filter((x) => (r.text(x) ?? "") !== "")) {
-      r.bad(k(key), `is set but mailfleet:dnsProvider is "none", so nothing would use it; set mailfleet:dnsProvider to rfc2136 or remove ${k(key)}`);
+  const provider: DnsProvider = kind === "rfc2136" ? readRfc2136(r) : kind === "cloudflare" ? readCloudflare(r, names) : { kind: "none" };
+  for (const [keys, owner] of [[RFC2136_KEYS, "rfc2136"], [CLOUDFLARE_KEYS, "cloudflare"]] as const) {
+    if (kind === owner) continue;
+    for (const key of keys.filter((x) => (CONFIG_KEYS[x].type === "array" ? r.list(x).length > 0 : (r.text(x) ?? "") !== ""))) {
+      r.bad(k(key), `is set but mailfleet:dnsProvider is "${kind}", so nothing would use it; set mailfleet:dnsProvider to ${owner} or remove ${k(key)}`);
     }
   }
   const relaySpfInclude = (r.text("relaySpfInclude") ?? "").trim();
@@ -143,4 +159,29 @@ function readRfc2136(r: ConfigReader): Rfc2136Server | { kind: "none" } {
   const algorithm = r.choice<TsigAlgorithm>("dnsTsigAlgorithm");
   if (r.problems.length > before) return { kind: "none" };
   return { kind: "rfc2136", server, port, keyName: keyName.replace(/\.$/, ""), algorithm, secret: secret.trim() };
+}
+
+function readCloudflare(r: ConfigReader, names: string[]): CloudflareAccount | { kind: "none" } {
+  const before = r.problems.length;
+  const token = r.text("cloudflareApiToken") ?? "";
+  if (token === "") r.bad(k("cloudflareApiToken"), "is empty, but mailfleet:dnsProvider is cloudflare; set it with pulumi config set --secret mailfleet:cloudflareApiToken (a token with DNS edit rights on the zones)");
+  else if (!r.isSecret("cloudflareApiToken")) r.bad(k("cloudflareApiToken"), "is stored in plain text; store it as a secret: pulumi config set --secret mailfleet:cloudflareApiToken");
+  else if (!/^[A-Za-z0-9_-]{20,}$/.test(token.trim())) r.bad(k("cloudflareApiToken"), "is not a Cloudflare API token (letters, digits, \"-\" and \"_\", 40 characters as Cloudflare shows it)");
+  const zones: CloudflareAccount["zones"] = [];
+  r.forEach("cloudflareZoneIds", (entry, where) => {
+    const m = /^([^=\s]+)=([0-9a-f]{32})$/.exec(entry.trim());
+    if (!m) return r.bad(where, `${show(entry)} is not of the form zone.example=ZONE_ID (a 32-digit hex zone ID)`);
+    const why = checkDomain(m[1]);
+    if (why) return r.bad(where, `${show(entry)}: the zone ${why}`);
+    if (zones.some((z) => z.name === m[1])) return r.bad(where, `${show(entry)}: the zone ${m[1]} is listed twice`);
+    zones.push({ name: m[1], id: m[2] });
+  });
+  if (zones.length === 0 && !r.broken.has("cloudflareZoneIds")) r.bad(k("cloudflareZoneIds"), "is empty, but mailfleet:dnsProvider is cloudflare; list each zone as zone.example=ZONE_ID");
+  else {
+    for (const name of names.filter((n) => !zoneOf(zones, n))) {
+      r.bad(k("cloudflareZoneIds"), `has no zone for ${show(name)}, whose records mailfleet publishes; add that zone (its name and ID)`);
+    }
+  }
+  if (r.problems.length > before) return { kind: "none" };
+  return { kind: "cloudflare", apiToken: token.trim(), zones };
 }

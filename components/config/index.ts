@@ -54,7 +54,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   const tls = readTls(r);
   tlsInvariants(r, tls, relay, policy.allowAuthOnPort25);
   const capacity = readCapacity(r);
-  const dns = readDns(r, relay, policy.ipv4Only);
+  const dns = readDns(r, relay, policy.ipv4Only, [identity.hostname, ...identity.domains]);
   networkInvariants(r, policy, relay?.host);
   publicAddressInvariants(r, dns, host.address);
   if (r.problems.length) throw new ConfigError(stack, r.problems);

@@ -256,9 +256,20 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   },
   dnsProvider: {
     type: "string",
-    choices: ["none", "rfc2136"],
+    choices: ["none", "rfc2136", "cloudflare"],
     default: "none",
-    description: 'Who publishes the mail records (docs/dns.md): "none" (the dnsRecords and dnsZone outputs only) or "rfc2136" (dynamic updates signed with a TSIG key, sent from the host to dnsServer).',
+    description: 'Who publishes the mail records (docs/dns.md): "none" (the dnsRecords and dnsZone outputs only), "rfc2136" (dynamic updates signed with a TSIG key, sent from the host to dnsServer) or "cloudflare" (DNS records through the Cloudflare API; cloudflareApiToken, cloudflareZoneIds).',
+  },
+  cloudflareApiToken: {
+    type: "string",
+    default: "",
+    secretWhenSet: true,
+    description: "Cloudflare API token with DNS edit rights on the zones (dnsProvider cloudflare); must be set with --secret.",
+  },
+  cloudflareZoneIds: {
+    type: "array",
+    default: [],
+    description: 'The Cloudflare zones the records go to (dnsProvider cloudflare), each "zone.example=ZONE_ID" (the ID is on the zone\'s overview page); every hosted domain and the host name must fall in one.',
   },
   dnsServer: {
     type: "string",

@@ -4,6 +4,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DnsRecord } from "./records";
 
+/** A record to publish: its value may still be unknown (the TLSA digest of a new key). */
+export type PublishedRecord = Omit<DnsRecord, "value"> & { value: pulumi.Input<string> };
+
 export interface DnsAdapter {
   /** Provider name as the stack config selects it (mailfleet:dnsProvider). */
   readonly kind: string;
@@ -11,7 +14,7 @@ export interface DnsAdapter {
    * Creates whatever makes `records` exactly the published set for this stack (record sets
    * replaced, none left behind for a removed domain). Returns the resources to depend on.
    */
-  publish(name: string, records: pulumi.Input<DnsRecord[]>, opts: pulumi.ComponentResourceOptions): pulumi.Resource[];
+  publish(name: string, records: PublishedRecord[], opts: pulumi.ComponentResourceOptions): pulumi.Resource[];
 }
 
 /** No provider: the operator publishes the records shown in the stack outputs. */

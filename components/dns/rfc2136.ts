@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Rfc2136Server } from "../config/dns";
 import { HostAccess, remoteStep } from "../host/remote";
-import { DnsAdapter } from "./adapter";
+import { DnsAdapter, PublishedRecord } from "./adapter";
 import { DnsRecord, rdata } from "./records";
 
 export interface Rfc2136Args {
@@ -37,9 +37,10 @@ export class Rfc2136Adapter implements DnsAdapter {
 
   constructor(private readonly args: Rfc2136Args) {}
 
-  publish(name: string, records: pulumi.Input<DnsRecord[]>, opts: pulumi.ComponentResourceOptions): pulumi.Resource[] {
+  publish(name: string, records: PublishedRecord[], opts: pulumi.ComponentResourceOptions): pulumi.Resource[] {
     const { server, ttl } = this.args;
-    const stdin = pulumi.all([records, server.secret]).apply(([rs, secret]) => updateRequest({ ...server, secret }, rs, ttl));
+    const values = pulumi.all(records.map((r) => r.value));
+    const stdin = pulumi.all([values, server.secret]).apply(([vs, secret]) => updateRequest({ ...server, secret }, records.map((r, i) => ({ ...r, value: vs[i] })), ttl));
     return [
       remoteStep(`${name}-dns`, {
         host: this.args.host,

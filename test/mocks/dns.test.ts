@@ -31,6 +31,8 @@ describe("a stack that publishes its records through RFC 2136", () => {
     // A replacement must not run the old step's remove after the new publish.
     assert.equal(dns.options.deleteBeforeReplace, true);
     assert.match(String(step("mail-host-packages").inputs.create ?? "") + String(pulumi.runtime.unwrapRpcSecret(step("mail-host-packages").inputs.stdin) ?? ""), /bind9-dnsutils/);
+    // The same program without a provider: it registers its steps, but no DNS step.
+    assert.ok(withoutDns.some((r) => r.name === "mail-postfix-config"));
     assert.equal(withoutDns.find((r) => r.name === "mail-dns"), undefined);
   });
 

@@ -73,7 +73,10 @@ export async function runProgramUnderMocks(config: Record<string, string>, secre
     });
   };
   pulumi.runtime.setAllConfig(config, secretKeys);
-  await pulumi.runtime.runInPulumiStack(async () => require(path.join(__dirname, "..", "..", "index.ts")));
+  const program = path.join(__dirname, "..", "..", "index.ts");
+  // A second run in the same process must run the program again, not return the cached module.
+  delete require.cache[require.resolve(program)];
+  await pulumi.runtime.runInPulumiStack(async () => require(program));
   await pulumi.runtime.disconnect();
   await new Promise((r) => setTimeout(r, 100));
   return raw.map(({ parentUrn, dependencyUrns, ...r }) => ({

@@ -4,10 +4,19 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { configProblems } from "../tools/config-problems";
 import { readConfig } from "../../components/config";
+import { zoneOf } from "../../components/config/dns";
 import { mailRecords, txtRdata, zoneLine } from "../../components/dns/records";
 import { updateRequest } from "../../components/dns/rfc2136";
 
 const TSIG = "c2VjcmV0LXRzaWcta2V5LWZvci10ZXN0cy0xMjM0NTY=";
+
+const CLOUDFLARE = {
+  "mailfleet:dnsProvider": "cloudflare",
+  "mailfleet:cloudflareApiToken": "cf-token-0123456789abcdefghijklmnopqrstuv",
+  "mailfleet:cloudflareZoneIds": JSON.stringify(["example.com=0123456789abcdef0123456789abcdef", "example.net=fedcba9876543210fedcba9876543210"]),
+  "mailfleet:publicIpv4": "192.0.2.25",
+  "mailfleet:publicIpv6": "2001:db8::25",
+};
 
 function base(): Record<string, string> {
   return {
@@ -20,7 +29,7 @@ function base(): Record<string, string> {
     "mailfleet:mailboxPasswords": "john@example.com: correct-horse-battery\n",
   };
 }
-const SECRETS = new Set(["mailfleet:sshPrivateKey", "mailfleet:mailboxPasswords", "mailfleet:dnsTsigSecret"]);
+const SECRETS = new Set(["mailfleet:sshPrivateKey", "mailfleet:mailboxPasswords", "mailfleet:dnsTsigSecret", "mailfleet:cloudflareApiToken"]);
 const RFC2136 = {
   "mailfleet:dnsProvider": "rfc2136",
   "mailfleet:dnsServer": "192.0.2.53",
@@ -95,10 +104,35 @@ describe("DNS config", () => {
     ["refuses a DMARC report address a mailto: URI cannot carry as it is", { "mailfleet:dmarcReportAddress": "a!b@example.com" }, [
       'mailfleet:dmarcReportAddress: "a!b@example.com" has a local part with characters a DMARC record cannot carry as they are; use letters, digits, ".", "_", "+" and "-"',
     ]],
+    ["refuses Cloudflare without a token and zones", { "mailfleet:dnsProvider": "cloudflare", "mailfleet:publicIpv4": "192.0.2.25", "mailfleet:publicIpv6": "2001:db8::25" }, [
+      "mailfleet:cloudflareApiToken: is empty, but mailfleet:dnsProvider is cloudflare; set it with pulumi config set --secret mailfleet:cloudflareApiToken (a token with DNS edit rights on the zones)",
+      "mailfleet:cloudflareZoneIds: is empty, but mailfleet:dnsProvider is cloudflare; list each zone as zone.example=ZONE_ID",
+    ]],
+    ["refuses a token stored in plain text, a bad zone entry and a name without a zone", {
+      ...CLOUDFLARE,
+      "mailfleet:cloudflareApiToken": "plain-token-0123456789abcdefghij",
+      "mailfleet:cloudflareZoneIds": JSON.stringify(["example.com=0123456789abcdef0123456789abcdef", "example.net=xyz"]),
+    }, [
+      "mailfleet:cloudflareApiToken: is stored in plain text; store it as a secret: pulumi config set --secret mailfleet:cloudflareApiToken",
+      'mailfleet:cloudflareZoneIds[1]: "example.net=xyz" is not of the form zone.example=ZONE_ID (a 32-digit hex zone ID)',
+      'mailfleet:cloudflareZoneIds: has no zone for "mail.example.net", whose records mailfleet publishes; add that zone (its name and ID)',
+    ]],
+    ["refuses Cloudflare settings under another provider", { ...RFC2136, "mailfleet:cloudflareZoneIds": JSON.stringify(["example.com=0123456789abcdef0123456789abcdef"]) }, [
+      'mailfleet:cloudflareZoneIds: is set but mailfleet:dnsProvider is "rfc2136", so nothing would use it; set mailfleet:dnsProvider to cloudflare or remove mailfleet:cloudflareZoneIds',
+    ]],
     ["refuses an SPF include without a smarthost", { "mailfleet:relaySpfInclude": "spf.provider.example" }, [
       "mailfleet:relaySpfInclude: is set but mailfleet:relayHost is empty; the include: names the smarthost provider's senders, so set the smarthost or remove it",
     ]],
   ];
+  it("reads Cloudflare zones and picks the longest zone for a name", () => {
+    const { dns } = readConfig("s", { ...base(), ...CLOUDFLARE, "mailfleet:cloudflareZoneIds": JSON.stringify(["example.com=0123456789abcdef0123456789abcdef", "example.net=fedcba9876543210fedcba9876543210", "mail.example.net=00000000000000000000000000000001"]) }, SECRETS);
+    assert.equal(dns.provider.kind, "cloudflare");
+    if (dns.provider.kind !== "cloudflare") return;
+    assert.equal(zoneOf(dns.provider.zones, "mail.example.net")?.id, "00000000000000000000000000000001");
+    assert.equal(zoneOf(dns.provider.zones, "_dmarc.example.com")?.name, "example.com");
+    assert.equal(zoneOf(dns.provider.zones, "badexample.com"), undefined);
+  });
+
   it("accepts an SPF domain with an underscore label, and no IPv6 on an IPv4-only host", () => {
     const c = readConfig("s", { ...base(), ...RFC2136, "mailfleet:relayHost": "smtp.provider.example", "mailfleet:relaySpfInclude": "_spf.provider.example", "mailfleet:publicIpv6": "", "mailfleet:ipv4Only": "true" }, SECRETS);
     assert.equal(c.dns.relaySpfInclude, "_spf.provider.example");
