@@ -34,6 +34,7 @@ const server = new MailServer("mail", {
   relay: relay && { nexthop: relay.nexthop, username: relay.username, password: pulumi.secret(relay.password) },
   tls: config.tls,
   capacity: config.capacity,
+  dkim: config.dkim,
   dns: { ...dns, provider: secretProvider(dns.provider) },
 });
 

@@ -12,6 +12,7 @@ import { Postfix, PostfixArgs, renderSettings, SmarthostArgs } from "./postfix/p
 import { postfixCapacity } from "./postfix/capacity";
 import { mainCf, masterCf } from "./postfix/render";
 import { MailDirectory, MailPolicy } from "./postfix/settings";
+import type { DkimSettings } from "./config/dkim";
 import type { DnsSettings } from "./config/dns";
 import type { TlsSettings } from "./config/tls";
 import { CloudflareAdapter } from "./dns/cloudflare";
@@ -21,6 +22,7 @@ import { Rfc2136Adapter } from "./dns/rfc2136";
 import { AcmeCertificate } from "./tls/acme-certificate";
 import { certificatePaths, CertificateSource } from "./tls/certificate-source";
 import { DhParams } from "./tls/dh-params";
+import { DkimSigner } from "./dkim/dkim-signer";
 import { tlsProfileOf } from "./tls/profile";
 import { SelfSignedCertificate } from "./tls/self-signed-certificate";
 
@@ -59,6 +61,8 @@ export interface MailServerArgs {
    * Input (docs/dns.md).
    */
   dns: DnsSettings<pulumi.Input<string>>;
+  /** DKIM signing of submitted mail by Rspamd, and the selectors (docs/dkim.md). */
+  dkim: DkimSettings;
 }
 
 /** Debian packages of a mail host (docs/dovecot.md#packages); never dovecot-submissiond (it takes 587). */
@@ -83,6 +87,8 @@ function extraPackages(args: MailServerArgs): string[] {
     ...(args.tls.source === "acme" ? ["lego"] : []),
     // nsupdate and dig for mailfleet-dns (docs/dns.md#rfc-2136).
     ...(args.dns.provider.kind === "rfc2136" ? ["bind9-dnsutils"] : []),
+    // The DKIM signer (docs/dkim.md).
+    ...(args.dkim.enabled ? ["rspamd"] : []),
   ];
 }
 
@@ -115,16 +121,21 @@ export class MailServer extends pulumi.ComponentResource {
       dependsOn: [host.ready],
     }, { parent: this });
     const dovecot = this.dovecot(name, args, host, tls, dh);
+    // Rspamd answers on its milter port before Postfix's submission services point at it.
+    const dkim = args.dkim.enabled
+      ? new DkimSigner(`${name}-dkim`, { host: args.host, stack: args.stack, domains: directory.domains, dkim: args.dkim, dependsOn: [host.ready] }, { parent: this })
+      : undefined;
     const postfix = new Postfix(`${name}-postfix`, {
       ...postfixArgs,
       host: args.host,
       hostSize: host.size,
       smtpdMaxProcesses: args.capacity.smtpdMaxProcesses,
-      dependsOn: [dovecot.configured],
+      dependsOn: [dovecot.configured, ...(dkim ? [dkim.ready] : [])],
     }, { parent: this });
     this.driftTimer(name, args, postfix);
     // The records' names and types are known now; only the TLSA digest waits for the certificate.
     const SPKI = "@@spki@@";
+    const dkimKey = (selector: string) => `@@dkim-${selector}@@`;
     const shape = mailRecords({
       hostname: directory.hostname,
       domains: directory.domains,
@@ -134,8 +145,14 @@ export class MailServer extends pulumi.ComponentResource {
       relaySpfInclude: args.dns.relaySpfInclude,
       dmarc: args.dns.dmarc,
       tlsaSpkiSha256: SPKI,
+      dkimKeys: dkim?.publicKeys.map((k) => ({ selector: k.selector, publicKeyBase64: dkimKey(k.selector) })),
     });
-    const records: PublishedRecord[] = shape.map((r) => (r.value.includes(SPKI) ? { ...r, value: tls.spkiSha256.apply((s) => r.value.replace(SPKI, s.toLowerCase())) } : r));
+    const fill = (value: string): pulumi.Input<string> => {
+      if (value.includes(SPKI)) return tls.spkiSha256.apply((s) => value.replace(SPKI, s.toLowerCase()));
+      const key = dkim?.publicKeys.find((k) => value.includes(dkimKey(k.selector)));
+      return key ? key.publicKeyBase64.apply((p) => value.replace(dkimKey(key.selector), p)) : value;
+    };
+    const records: PublishedRecord[] = shape.map((r) => ({ ...r, value: fill(r.value) }));
     this.dnsRecords = pulumi.all(records.map((r) => r.value)).apply((vs) => records.map((r, i) => ({ ...r, value: vs[i] })));
     // Published once Postfix runs the new config: an MX must not lead to a host not yet ready.
     this.dnsAdapter(args, [postfix.configured]).publish(name, records, { parent: this, dependsOn: [postfix.configured] });
@@ -201,6 +218,7 @@ export class MailServer extends pulumi.ComponentResource {
       tlsCertFile: files.certFile,
       tlsProfile: tlsProfileOf(args.tls),
       relayHost: args.relay,
+      dkimMilter: args.dkim.enabled,
     };
   }
 

@@ -10,6 +10,7 @@ import { readIdentity } from "./identity";
 import { networkInvariants } from "./network";
 import { Mailbox, readMailboxes } from "./mailboxes";
 import { readPolicy } from "./policy";
+import { DkimSettings, readDkim } from "./dkim";
 import { DnsSettings, readDns } from "./dns";
 import { ConfigError, ConfigReader, show } from "./reader";
 import { readRelay, RelayHost } from "./relay";
@@ -20,7 +21,7 @@ import { parseNetwork } from "./syntax";
 export { CONFIG_KEYS, NAMESPACE } from "./keys";
 export type { KeySpec } from "./keys";
 export { ConfigError } from "./reader";
-export type { Alias, DnsSettings, HostConnection, Mailbox, RelayHost, TlsSettings };
+export type { Alias, DkimSettings, DnsSettings, HostConnection, Mailbox, RelayHost, TlsSettings };
 
 export interface MailConfig {
   stack: string;
@@ -36,6 +37,8 @@ export interface MailConfig {
   capacity: { imapMaxSessions: number; smtpdMaxProcesses: number };
   /** What the mail records say and who publishes them (docs/dns.md). */
   dns: DnsSettings;
+  /** DKIM signing of submitted mail (docs/dkim.md). */
+  dkim: DkimSettings;
 }
 
 /**
@@ -54,6 +57,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   const tls = readTls(r);
   tlsInvariants(r, tls, relay, policy.allowAuthOnPort25);
   const capacity = readCapacity(r);
+  const dkim = readDkim(r);
   const dns = readDns(r, relay, policy.ipv4Only, [identity.hostname, ...identity.domains]);
   networkInvariants(r, policy, relay?.host);
   publicAddressInvariants(r, dns, host.address);
@@ -69,6 +73,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     tls,
     capacity,
     dns,
+    dkim,
   };
 }
 

@@ -254,6 +254,22 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     default: "",
     description: "With relayHost: the smarthost provider's SPF domain, published as include: in every hosted domain's SPF record (the provider documents it, e.g. spf.provider.example). Required when a DNS provider publishes the records.",
   },
+  dkimSigning: {
+    type: "boolean",
+    default: true,
+    description: "Sign all mail submitted on 587/465 with DKIM for the hosted domains (Rspamd as a milter; mail waits with a 4xx while Rspamd is down, never leaves unsigned). See docs/dkim.md.",
+  },
+  dkimSelector: {
+    type: "string",
+    default: "mf1",
+    description: "DKIM selector that signs (<selector>._domainkey.<domain>); a new selector is a new key. Rotate by setting a new one and the old one as dkimPreviousSelector until its record may go.",
+  },
+  dkimPreviousSelector: {
+    type: "string",
+    default: "",
+    description: "During a key rotation: the selector that signed before, whose public key stays published (no signing) so mail in transit still verifies. Empty: none.",
+  },
+  dkimKeyBits: { type: "integer", min: 2048, max: 4096, allowed: [2048, 3072, 4096], default: 2048, description: "RSA size of a new DKIM key (2048, 3072 or 4096)." },
   dnsProvider: {
     type: "string",
     choices: ["none", "rfc2136", "cloudflare"],

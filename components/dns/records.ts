@@ -25,6 +25,8 @@ export interface MailDnsInput {
   dmarc: { policy: "none" | "quarantine" | "reject"; reportAddress?: string };
   /** SHA-256 of the certificate's public key, hex: published as TLSA 3 1 1 for port 25. */
   tlsaSpkiSha256?: string;
+  /** DKIM public keys to publish for every hosted domain (the signing one and, in a rotation, the previous). */
+  dkimKeys?: Array<{ selector: string; publicKeyBase64: string }>;
 }
 
 /** MX preference of the one mail host. */
@@ -52,6 +54,8 @@ export function mailRecords(input: MailDnsInput): DnsRecord[] {
       { name: d, type: "MX", priority: MX_PRIORITY, value: hostname },
       { name: d, type: "TXT", value: spf },
       { name: `_dmarc.${d}`, type: "TXT", value: dmarc },
+      // RFC 6376 3.6.1; one key for all the domains the host signs for.
+      ...(input.dkimKeys ?? []).map((key): DnsRecord => ({ name: `${key.selector}._domainkey.${d}`, type: "TXT", value: `v=DKIM1; k=rsa; p=${key.publicKeyBase64}` })),
     ]),
   ];
 }

@@ -19,6 +19,7 @@ export const HOST_PROGRAMS = [
   "/etc/mailfleet/reload.d/postfix",
   "/etc/mailfleet/reload.d/dovecot",
   "/etc/mailfleet/reload.d/systemd",
+  "/etc/mailfleet/reload.d/rspamd",
 ];
 
 /** The programs as files to install: path, mode and content. */

@@ -10,6 +10,9 @@ import { PostfixSettings } from "./settings";
 export type { AccessRule, PostfixSettings } from "./settings";
 
 /** Loopback, always first; then the operator's networks (docs/postfix.md#identity-and-networks). */
+/** Rspamd's proxy worker as a milter (Debian's worker-proxy.inc listens there). */
+export const RSPAMD_MILTER = "inet:127.0.0.1:11332";
+
 export const LOOPBACK_NETWORKS = ["127.0.0.0/8", "[::ffff:127.0.0.0]/104", "[::1]/128"];
 
 export function virtualAliasTable(s: PostfixSettings): LookupTable {
@@ -180,7 +183,11 @@ export function masterCf(s: PostfixSettings): string {
       `  -o inet_protocols=ipv${f}`,
     ].join("\n"))
     .join("\n");
-  return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService, familyTransports, smtpdProcesses: String(s.capacity.processes) });
+  // Rspamd signs submitted mail (docs/dkim.md); while it is down the client gets 4xx and retries.
+  const submissionMilters = s.dkimMilter
+    ? `  -o smtpd_milters=${RSPAMD_MILTER}\n  -o milter_default_action=tempfail`
+    : "  -o smtpd_milters=";
+  return renderTemplate("etc/postfix/master.cf", { header: managedHeader(s.stack), mxService, familyTransports, submissionMilters, smtpdProcesses: String(s.capacity.processes) });
 }
 
 /**

@@ -78,6 +78,8 @@ export interface MailDirectory {
 
 export interface PostfixSettings extends MailDirectory, MailPolicy {
   stack: string;
+  /** Submitted mail passes Rspamd's milter, which signs it with DKIM (docs/dkim.md). */
+  dkimMilter: boolean;
   tlsKeyFile: string;
   tlsCertFile: string;
   /** Protocols, cipher exclusions and DH parameters of the server side (docs/tls.md#tls-profile). */

@@ -9,6 +9,7 @@
 // several primaries.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Bind, newTsigKey, startBind, TsigKey } from "../tools/bind";
 import { ProvisionedHost } from "../tools/provisioned";
@@ -59,6 +60,11 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
       ],
       key,
     });
+    // The peer receives mail for dual.test (DKIM and address family tests).
+    sshOk(peer, "bash -s", PEER_SETUP);
+    // The host resolves through the BIND. Debian's Postfix copies resolv.conf into its chroot
+    // when it starts.
+    sshOk(p.host, `printf 'nameserver ${bind.ip}\\n' >/etc/resolv.conf && systemctl restart postfix@-`);
     dns = {
       "mailfleet:dnsProvider": { value: "rfc2136" },
       "mailfleet:dnsServer": { value: bind.ip },
@@ -69,6 +75,8 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
       "mailfleet:publicIpv6": { value: p.host.ipv6 },
       "mailfleet:dmarcReportAddress": { value: "dmarc-reports@example.test" },
       "mailfleet:domains": { value: JSON.stringify(["example.test", "example.org", "example.net"]) },
+      // The sandbox stack leaves DKIM off; here it signs, with its key in the BIND.
+      "mailfleet:dkimSigning": { value: "true" },
     };
   });
 
@@ -95,6 +103,13 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     }
     assert.deepEqual(q("example.test", "TXT"), [VERIFICATION, '"v=spf1 mx -all"'].sort());
     assert.deepEqual(q("example.org", "TXT"), ['"v=spf1 mx -all"']);
+    // The DKIM key, one for every domain, in strings of at most 255 octets.
+    for (const d of ["example.test", "example.org", "example.net"]) {
+      const [dkim, ...more] = q(`mf1._domainkey.${d}`, "TXT");
+      assert.equal(more.length, 0, d);
+      assert.match(dkim, /^"v=DKIM1; k=rsa; p=[A-Za-z0-9+/]+" "[A-Za-z0-9+/=]+"$/, d);
+      assert.equal(dkim.replace(/" "/g, "").length - '"v=DKIM1; k=rsa; p="'.length, 392, `${d}: a 2048-bit key's SubjectPublicKeyInfo is 392 base64 characters`);
+    }
     // The zone snippet output says the same.
     const zone = String(r.summary.outputs.dnsZone);
     assert.match(zone, /^example\.org\. 300 MX 10 mail\.mailfleet\.test\.$/m);
@@ -126,6 +141,7 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     assert.deepEqual(q("example.net", "MX"), ["20 mx.next-provider.test."]);
     assert.deepEqual(q("_dmarc.example.net", "TXT"), []);
     assert.deepEqual(q("example.net", "TXT"), []);
+    assert.deepEqual(q("mf1._domainkey.example.net", "TXT"), []);
     assert.deepEqual(q(HOST, "AAAA"), []);
     assert.deepEqual(q("example.test", "MX"), [`10 ${HOST}.`]);
   });
@@ -179,8 +195,6 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
   });
 
   it("with the BIND as the host's resolver, refuses a sender domain that does not exist and accepts one that does", () => {
-    // Debian's Postfix copies resolv.conf into its chroot when it starts.
-    sshOk(p.host, `printf 'nameserver ${bind.ip}\\n' >/etc/resolv.conf && systemctl restart postfix@-`);
     const r = rfc2136({
       ...two,
       "mailfleet:rejectUnknownSenderDomain": { value: "true" },
@@ -194,6 +208,66 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     assert.match(lastReply(known), /^250 /, known.raw);
   });
 
+  describe("DKIM signing", () => {
+    const inbox = () => sshOk(peer, "cat /var/mail/victim 2>/dev/null || true");
+    /** The message with `subject` from the peer's mbox, as it arrived. */
+    const delivered = async (subject: string) => {
+      const box = await waitFor(`${subject} at the peer`, () => (inbox().includes(`Subject: ${subject}`) ? inbox() : undefined), 60);
+      const message = box.split(/^From /m).find((m) => m.includes(`Subject: ${subject}`)) ?? "";
+      return message.slice(message.indexOf("\n") + 1);
+    };
+    const verify = (message: string) => spawnSync("/usr/bin/python3", [path.join(__dirname, "..", "tools", "dkim-verify.py"), bind.ip], { input: message, encoding: "utf8" });
+    const send = (subject: string) => {
+      const d = p.submitMessage("alice@example.test", "victim@dual.test", `From: alice@example.test\nTo: victim@dual.test\nSubject: ${subject}\nMessage-ID: <${subject}@example.test>\n\nsigned mail\n`);
+      assert.match(lastReply(d), /^250 /, d.raw);
+    };
+    const signing = (extra: Record<string, Override> = {}) => rfc2136({ ...two, "mailfleet:rejectUnknownSenderDomain": { value: "true" }, ...extra });
+
+    it("signs submitted mail so that the receiver's verifier, reading the key from DNS, says pass", async () => {
+      assert.equal(signing().code, 0);
+      const subject = `dkim-${Date.now()}`;
+      send(subject);
+      const r = verify(await delivered(subject));
+      assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout.trim(), "pass d=example.test s=mf1");
+    });
+
+    it("answers 4xx while Rspamd is down, sends nothing unsigned, and signs again once it is back", async () => {
+      sshOk(p.host, "systemctl stop rspamd");
+      try {
+        const subject = `dkim-down-${Date.now()}`;
+        const d = p.submitMessage("alice@example.test", "victim@dual.test", `From: alice@example.test\nTo: victim@dual.test\nSubject: ${subject}\n\nx\n`);
+        // Postfix tried the milter at connect; STARTTLS (587) is the first command it refuses.
+        assert.match(d.replies.find((l) => /^4\d\d /.test(l)) ?? "", /^45\d 4\.\d\.\d /, d.raw);
+        assert.ok(!d.replies.some((l) => /^250 .*queued/.test(l)), d.raw);
+        // The hourly drift check tells the postmaster.
+        assert.match(ssh(p.host, "/usr/local/sbin/mailfleet-drift").stdout, /^drift: service rspamd is (inactive|failed)$/m);
+      } finally {
+        sshOk(p.host, "systemctl start rspamd && for i in $(seq 1 300); do (: </dev/tcp/127.0.0.1/11332) 2>/dev/null && break; sleep 0.1; done");
+      }
+      const subject = `dkim-back-${Date.now()}`;
+      send(subject);
+      assert.equal(verify(await delivered(subject)).stdout.trim(), "pass d=example.test s=mf1");
+    });
+
+    it("rotates the key without a gap: both keys published, the new one signs, then the old record goes", async () => {
+      const r = signing({ "mailfleet:dkimSelector": { value: "mf2" }, "mailfleet:dkimPreviousSelector": { value: "mf1" } });
+      assert.equal(r.code, 0, r.log);
+      assert.equal(q("mf1._domainkey.example.test", "TXT").length, 1);
+      assert.equal(q("mf2._domainkey.example.test", "TXT").length, 1);
+      assert.notDeepEqual(q("mf1._domainkey.example.test", "TXT"), q("mf2._domainkey.example.test", "TXT"));
+      const subject = `dkim-mf2-${Date.now()}`;
+      send(subject);
+      assert.equal(verify(await delivered(subject)).stdout.trim(), "pass d=example.test s=mf2");
+      // The old key is not on the host any more; only its record stays, for mail in transit.
+      assert.equal(sshOk(p.host, "ls /var/lib/rspamd/dkim").trim(), "mf2.key");
+      const after = signing({ "mailfleet:dkimSelector": { value: "mf2" } });
+      assert.equal(after.code, 0, after.log);
+      assert.deepEqual(q("mf1._domainkey.example.test", "TXT"), []);
+      assert.equal(q("mf2._domainkey.example.test", "TXT").length, 1);
+    });
+  });
+
   describe("address families", () => {
     // Short format: the syslog identifier (postfix/smtp-ipv4/smtp) is not part of the message.
     const journal = (h: TestHost) => sshOk(h, "journalctl -q --no-pager -u postfix@-");
@@ -202,8 +276,6 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
       "mailfleet:rejectUnknownSenderDomain": { value: "true" },
       ...extra,
     });
-
-    before(() => sshOk(peer, "bash -s", PEER_SETUP));
 
     for (const [family, key, service, address] of [
       [4, "forceIpv4Domains", "smtp-ipv4", () => peer.ipv4],

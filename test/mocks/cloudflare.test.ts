@@ -37,6 +37,8 @@ describe("a stack that publishes its records through Cloudflare", () => {
       `${T} _dmarc.example.test 300 TXT "v=DMARC1; p=none"`,
       `${T} example.test 300 MX 10 mail.example.net`,
       `${T} example.test 300 TXT "v=spf1 mx -all"`,
+      `${T} mf1._domainkey.example.test 300 TXT "v=DKIM1; k=rsa; p=MOCKDKIMMF1"`,
+      `${O} mf1._domainkey.example.org 300 TXT "v=DKIM1; k=rsa; p=MOCKDKIMMF1"`,
       "00000000000000000000000000000001 _25._tcp.mail.example.net 300 TLSA 3 1 1 64hex",
       '00000000000000000000000000000001 mail.example.net 300 TXT "v=spf1 a -all"',
       "00000000000000000000000000000001 mail.example.net 300 A 192.0.2.10",
@@ -49,7 +51,7 @@ describe("a stack that publishes its records through Cloudflare", () => {
   it("has no record for a domain that left the stack", () => {
     const names = records(oneDomain);
     assert.equal(names.filter((l) => l.includes("example.org")).length, 0);
-    assert.equal(names.length, 7);
+    assert.equal(names.length, 8);
   });
 
   it("hands the API token to the provider as a secret only", () => {

@@ -25,7 +25,8 @@ describe("a stack that publishes its records through RFC 2136", () => {
     const dns = step("mail-dns");
     assert.equal(dns.parent, "mail");
     // The TLSA record comes from the certificate.
-    assert.deepEqual(dns.dependencies, ["mail-postfix-config", "mail-tls-cert"]);
+    // and the DKIM record from the signing key.
+    assert.deepEqual(dns.dependencies, ["mail-dkim-key-mf1", "mail-postfix-config", "mail-tls-cert"]);
     assert.equal(dns.inputs.create, "/usr/local/sbin/mailfleet-dns publish");
     assert.equal(dns.inputs.delete, "/usr/local/sbin/mailfleet-dns remove");
     // A replacement must not run the old step's remove after the new publish.

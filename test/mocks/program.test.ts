@@ -38,6 +38,7 @@ describe("the program's resources", () => {
     assert.deepEqual(tree, [
       "- > mailfleet-mock-test (pulumi:pulumi:Stack)",
       "mail > mail-dh (mailfleet:tls:DhParams)",
+      "mail > mail-dkim (mailfleet:dkim:DkimSigner)",
       "mail > mail-dovecot (mailfleet:mail:Dovecot)",
       "mail > mail-drift-timer (command:remote:Command)",
       "mail > mail-host (mailfleet:host:DebianHost)",
@@ -45,6 +46,8 @@ describe("the program's resources", () => {
       "mail > mail-tls (mailfleet:tls:SelfSignedCertificate)",
       "mail-dh > mail-dh-install (command:remote:Command)",
       "mail-dh > mail-dh-timer (command:remote:Command)",
+      "mail-dkim > mail-dkim-key-mf1 (pulumi-nodejs:dynamic/mailfleet:DkimKey)",
+      "mail-dkim > mail-dkim-rspamd (command:remote:Command)",
       "mail-dovecot > mail-dovecot-config (command:remote:Command)",
       "mail-dovecot > mail-dovecot-users (command:remote:Command)",
       "mail-dovecot > mail-dovecot-vmail (command:remote:Command)",
@@ -67,7 +70,9 @@ describe("the program's resources", () => {
     assert.deepEqual(deps("mail-dovecot-users"), ["mail-dovecot-vmail"]);
     // The limits in dovecot.conf and main.cf derive from the host size the package step reads.
     assert.deepEqual(deps("mail-dovecot-config").sort(), ["mail-dovecot-users", "mail-host-packages"]);
-    assert.deepEqual(deps("mail-postfix-config").sort(), ["mail-dovecot-config", "mail-host-packages"]);
+    // Rspamd's milter answers before the submission services point at it (docs/dkim.md).
+    assert.deepEqual(deps("mail-dkim-rspamd").sort(), ["mail-dkim-key-mf1", "mail-host-packages"]);
+    assert.deepEqual(deps("mail-postfix-config").sort(), ["mail-dkim-rspamd", "mail-dovecot-config", "mail-host-packages"]);
   });
 
   it("runs fixed command lines and sends data on stdin", () => {
@@ -82,6 +87,7 @@ describe("the program's resources", () => {
       "mail-dovecot-users": "/usr/local/sbin/mailfleet-users 100000 /etc/dovecot/users",
       "mail-dovecot-config": "/usr/local/sbin/mailfleet-apply dovecot",
       "mail-postfix-config": "/usr/local/sbin/mailfleet-apply postfix",
+      "mail-dkim-rspamd": "/usr/local/sbin/mailfleet-apply rspamd",
       "mail-drift-timer": "/usr/local/sbin/mailfleet-apply systemd mailfleet-drift",
     });
     for (const r of registered.filter((x) => x.type === "command:remote:Command")) {
@@ -124,7 +130,7 @@ describe("secrets", () => {
   });
 
   it("keeps the output of every step that receives a secret out of logs and plaintext state", () => {
-    const secretSteps = ["mail-dovecot-users", "mail-tls-install"];
+    const secretSteps = ["mail-dovecot-users", "mail-tls-install", "mail-dkim-rspamd"];
     for (const r of registered.filter((x) => x.type === "command:remote:Command")) {
       const secret = secretSteps.includes(r.name);
       assert.equal(r.inputs.logging, secret ? "none" : undefined, `${r.name}: logging`);

@@ -11,5 +11,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   debootstrap systemd-container socat iproute2 util-linux openssh-client ca-certificates \
   swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl libauthen-sasl-perl \
-  curl openssl jq shellcheck dnsmasq-base pebble testssl.sh bind9 bind9-dnsutils >/dev/null
+  curl openssl jq shellcheck dnsmasq-base pebble testssl.sh bind9 bind9-dnsutils python3-dkim >/dev/null
 npm ci --no-audit --no-fund

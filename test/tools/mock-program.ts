@@ -42,7 +42,9 @@ export async function runProgramUnderMocks(config: Record<string, string>, secre
   await pulumi.runtime.setMocks({
     newResource: async (args) => {
       const state: Record<string, unknown> = { ...args.inputs };
-      if (args.type.startsWith("pulumi-nodejs:dynamic")) {
+      if (args.type === "pulumi-nodejs:dynamic/mailfleet:DkimKey") {
+        Object.assign(state, { privateKeyPem: MOCK_TLS_KEY, publicKeyBase64: `MOCKDKIM${String(args.inputs.selector).toUpperCase()}` });
+      } else if (args.type.startsWith("pulumi-nodejs:dynamic")) {
         Object.assign(state, { certPem: MOCK_CERT_PEM, privateKeyPem: MOCK_TLS_KEY, notAfter: "2028-01-01T00:00:00.000Z" });
       }
       if (args.type === "command:remote:Command" && String(args.inputs.create).includes("mailfleet-acme issue")) state.stdout = MOCK_ACME_STATUS;

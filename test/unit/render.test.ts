@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
+import { rspamdFiles } from "../../components/dkim/render";
 import { dictAuthConf, dovecotConf } from "../../components/dovecot/render";
 import { postfixFiles, senderLoginTable, smarthostCredentials, virtualAliasTable } from "../../components/postfix/render";
 import { encodeBundle, HostFile } from "../../components/host/bundle";
@@ -13,7 +14,12 @@ import { dovecotSettings, postfixSettings } from "../fixtures/settings";
 const GOLDEN = path.join(__dirname, "..", "golden");
 
 function all(): HostFile[] {
-  return [...postfixFiles(postfixSettings), dovecotConf(dovecotSettings), dictAuthConf(dovecotSettings.stack)];
+  return [
+    ...postfixFiles(postfixSettings),
+    dovecotConf(dovecotSettings),
+    dictAuthConf(dovecotSettings.stack),
+    ...rspamdFiles({ stack: postfixSettings.stack, domains: postfixSettings.domains, selector: "mf2027" }),
+  ];
 }
 
 describe("rendered files", () => {
@@ -51,6 +57,10 @@ describe("rendered files", () => {
         "/etc/postfix/main.cf root:root 0644 plain",
         "/etc/dovecot/dovecot.conf root:root 0644 plain",
         "/etc/dovecot/dovecot-dict-auth.conf.ext root:root 0644 plain",
+        "/etc/rspamd/local.d/dkim_signing.conf root:root 0644 plain",
+        "/etc/rspamd/local.d/settings.conf root:root 0644 plain",
+        "/etc/rspamd/override.d/options.inc root:root 0644 plain",
+        "/etc/rspamd/override.d/worker-proxy.inc root:root 0644 plain",
       ],
     );
   });
