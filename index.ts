@@ -1,6 +1,7 @@
 // mailfleet: read the stack config, validate all of it, build the mail server, export outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { readConfig } from "./components/config";
+import { ptrWarnings } from "./components/config/dns";
 import { zoneLine } from "./components/dns/records";
 import { MailServer } from "./components/mail-server";
 
@@ -11,6 +12,7 @@ const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): bo
 // Validation sees plaintext in memory only; every secret is wrapped before it reaches a resource.
 const config = readConfig(stack, raw, new Set(Object.keys(raw).filter((k) => isSecret(k))));
 const { directory, relay, dns } = config;
+for (const warning of ptrWarnings(directory.hostname, dns)) pulumi.log.warn(warning);
 
 /** The DNS provider with its credential wrapped as a secret. */
 function secretProvider(p: typeof dns.provider) {

@@ -38,6 +38,8 @@ export function zoneOf<Z extends { name: string }>(zones: Z[], name: string): Z 
 export interface DnsSettings<S = string> {
   publicIpv4?: string;
   publicIpv6?: string;
+  /** The PTR names the operator states for those addresses (checked against the host name). */
+  ptr: { ipv4?: string; ipv6?: string };
   dmarc: { policy: DmarcPolicy; reportAddress?: string };
   /** The smarthost provider's SPF domain (include:). */
   relaySpfInclude?: string;
@@ -89,7 +91,17 @@ export function readDns(r: ConfigReader, relay: RelayHost | undefined, ipv4Only:
       r.bad(k("publicIpv6"), "is empty, but the host also sends over IPv6 (mailfleet:ipv4Only is false) and SPF allows only the addresses published for it, so that mail would fail SPF; set the host's public IPv6 address, or set mailfleet:ipv4Only to true");
     }
   }
+  const ptr: DnsSettings["ptr"] = {};
+  for (const [key, family, address] of [["publicIpv4Ptr", "ipv4", publicIpv4], ["publicIpv6Ptr", "ipv6", publicIpv6]] as const) {
+    const name = (r.text(key) ?? "").trim().toLowerCase().replace(/\.$/, "");
+    if (name === "") continue;
+    const why = checkDomain(name);
+    if (why) r.bad(k(key), `${show(name)} ${why}`);
+    else if (!address) r.bad(k(key), `is set, but mailfleet:${family === "ipv4" ? "publicIpv4" : "publicIpv6"} is empty; state the address too, or remove ${k(key)}`);
+    else ptr[family] = name;
+  }
   return {
+    ptr,
     ...(publicIpv4 ? { publicIpv4 } : {}),
     ...(publicIpv6 ? { publicIpv6 } : {}),
     dmarc: { policy: r.choice<DmarcPolicy>("dmarcPolicy"), ...(reportAddress ? { reportAddress } : {}) },
@@ -184,4 +196,19 @@ function readCloudflare(r: ConfigReader, names: string[]): CloudflareAccount | {
   }
   if (r.problems.length > before) return { kind: "none" };
   return { kind: "cloudflare", apiToken: token.trim(), zones };
+}
+
+/**
+ * Warnings for stated PTR names that are not the host name: receivers check that the sending
+ * address's PTR names a host whose A/AAAA leads back to it (forward-confirmed reverse DNS), and
+ * the large ones refuse or junk mail that fails, over IPv6 in particular.
+ */
+export function ptrWarnings(hostname: string, dns: Pick<DnsSettings, "ptr" | "publicIpv4" | "publicIpv6">): string[] {
+  const out: string[] = [];
+  for (const [family, name, address, key] of [["IPv4", dns.ptr.ipv4, dns.publicIpv4, "publicIpv4Ptr"], ["IPv6", dns.ptr.ipv6, dns.publicIpv6, "publicIpv6Ptr"]] as const) {
+    if (name && name !== hostname) {
+      out.push(`mailfleet:${key}: the PTR of ${address} names ${name}, not the host name ${hostname}: receivers that check forward-confirmed reverse DNS will refuse or junk mail sent over ${family}; ask the address's provider to set it to ${hostname}${family === "IPv6" ? ", or pin the affected domains to IPv4 (mailfleet:forceIpv4Domains)" : ""}`);
+    }
+  }
+  return out;
 }

@@ -238,6 +238,16 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     default: "",
     description: "The host's public IPv6 address: the AAAA record of hostname (and what its PTR must name). Empty: no AAAA record is published.",
   },
+  publicIpv4Ptr: {
+    type: "string",
+    default: "",
+    description: "What the reverse DNS (PTR) of publicIpv4 says, as the address's provider set it; a name other than hostname is warned about at preview. Empty: not stated.",
+  },
+  publicIpv6Ptr: {
+    type: "string",
+    default: "",
+    description: "What the reverse DNS (PTR) of publicIpv6 says; a name other than hostname is warned about at preview. Empty: not stated.",
+  },
   dmarcPolicy: {
     type: "string",
     choices: ["none", "quarantine", "reject"],

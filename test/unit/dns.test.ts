@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { configProblems } from "../tools/config-problems";
 import { readConfig } from "../../components/config";
-import { zoneOf } from "../../components/config/dns";
+import { ptrWarnings, zoneOf } from "../../components/config/dns";
 import { mailRecords, txtRdata, zoneLine } from "../../components/dns/records";
 import { updateRequest } from "../../components/dns/rfc2136";
 
@@ -44,7 +44,7 @@ const problems = (extra: Record<string, string>, secrets: ReadonlySet<string> = 
 describe("DNS config", () => {
   it("defaults to no provider, DMARC p=none and a TTL of an hour", () => {
     const { dns } = readConfig("s", base(), SECRETS);
-    assert.deepEqual(dns, { dmarc: { policy: "none" }, ttl: 3600, provider: { kind: "none" } });
+    assert.deepEqual(dns, { ptr: {}, dmarc: { policy: "none" }, ttl: 3600, provider: { kind: "none" } });
   });
 
   it("reads an RFC 2136 server with its port, and writes IPv6 addresses one way", () => {
@@ -252,4 +252,20 @@ describe("address family config", () => {
     ]],
   ];
   for (const [name, extra, expected] of cases) it(name, () => assert.deepEqual(problems(extra), expected));
+});
+
+describe("stated PTR names", () => {
+  it("warns about a PTR that is not the host name, per family, and is quiet when it matches", () => {
+    const { dns } = readConfig("s", { ...base(), "mailfleet:publicIpv4": "192.0.2.25", "mailfleet:publicIpv4Ptr": "mail.example.net.", "mailfleet:publicIpv6": "2001:db8::25", "mailfleet:publicIpv6Ptr": "25.static.provider.example" }, SECRETS);
+    assert.deepEqual(ptrWarnings("mail.example.net", dns), [
+      "mailfleet:publicIpv6Ptr: the PTR of 2001:db8::25 names 25.static.provider.example, not the host name mail.example.net: receivers that check forward-confirmed reverse DNS will refuse or junk mail sent over IPv6; ask the address's provider to set it to mail.example.net, or pin the affected domains to IPv4 (mailfleet:forceIpv4Domains)",
+    ]);
+  });
+
+  it("refuses a PTR name without its address, and a malformed one", () => {
+    assert.deepEqual(problems({ "mailfleet:publicIpv4Ptr": "mail.example.net", "mailfleet:publicIpv6": "2001:db8::25", "mailfleet:publicIpv6Ptr": "not a name" }), [
+      "mailfleet:publicIpv4Ptr: is set, but mailfleet:publicIpv4 is empty; state the address too, or remove mailfleet:publicIpv4Ptr",
+      'mailfleet:publicIpv6Ptr: "not a name" contains white space',
+    ]);
+  });
 });
