@@ -121,17 +121,17 @@ export class MailServer extends pulumi.ComponentResource {
       dependsOn: [host.ready],
     }, { parent: this });
     const dovecot = this.dovecot(name, args, host, tls, dh);
-    // Rspamd answers on its milter port before Postfix's submission services point at it.
-    const dkim = args.dkim.enabled
-      ? new DkimSigner(`${name}-dkim`, { host: args.host, stack: args.stack, domains: directory.domains, dkim: args.dkim, dependsOn: [host.ready] }, { parent: this })
-      : undefined;
     const postfix = new Postfix(`${name}-postfix`, {
       ...postfixArgs,
       host: args.host,
       hostSize: host.size,
       smtpdMaxProcesses: args.capacity.smtpdMaxProcesses,
-      dependsOn: [dovecot.configured, ...(dkim ? [dkim.ready] : [])],
+      dependsOn: [dovecot.configured],
     }, { parent: this });
+    // The keys now; Rspamd signs with one only after its record is published (below).
+    const dkim = args.dkim.enabled
+      ? new DkimSigner(`${name}-dkim`, { host: args.host, stack: args.stack, domains: directory.domains, dkim: args.dkim, dependsOn: [host.ready, postfix.configured] }, { parent: this })
+      : undefined;
     this.driftTimer(name, args, postfix);
     // The records' names and types are known now; only the TLSA digest waits for the certificate.
     const SPKI = "@@spki@@";
@@ -155,7 +155,10 @@ export class MailServer extends pulumi.ComponentResource {
     const records: PublishedRecord[] = shape.map((r) => ({ ...r, value: fill(r.value) }));
     this.dnsRecords = pulumi.all(records.map((r) => r.value)).apply((vs) => records.map((r, i) => ({ ...r, value: vs[i] })));
     // Published once Postfix runs the new config: an MX must not lead to a host not yet ready.
-    this.dnsAdapter(args, [postfix.configured]).publish(name, records, { parent: this, dependsOn: [postfix.configured] });
+    const published = this.dnsAdapter(args, [postfix.configured]).publish(name, records, { parent: this, dependsOn: [postfix.configured] });
+    // Signing starts (or moves to a new selector) once receivers can find the key. Until then
+    // Rspamd answers the milter with Debian's settings, which sign nothing.
+    dkim?.install(published);
     this.certificatePem = tls.certPem;
     this.certificateNotAfter = tls.notAfter;
     this.certificateSha256 = tls.sha256Fingerprint;

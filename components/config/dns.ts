@@ -79,6 +79,13 @@ export function readDns(r: ConfigReader, relay: RelayHost | undefined, ipv4Only:
     // Published SPF without the provider's servers would fail every message the smarthost sends.
     r.bad(k("relaySpfInclude"), `is empty, but mail leaves through ${relay.host} and mailfleet:dnsProvider publishes the SPF records; set the provider's SPF domain (its documentation names it, e.g. spf.provider.example)`);
   }
+  // A public source address other than the published one fails SPF and forward-confirmed DNS.
+  for (const [key, bind, published, pub] of [["smtpBindAddress", r.text("smtpBindAddress"), publicIpv4, "publicIpv4"], ["smtpBindAddress6", r.text("smtpBindAddress6"), publicIpv6, "publicIpv6"]] as const) {
+    const b = (bind ?? "").trim();
+    if (b && published && isPublic(b) && canonical(b) !== published) {
+      r.bad(k(key), `${show(b)} is a public address other than mailfleet:${pub} (${published}), which the SPF and A/AAAA records name: mail sent from it would fail SPF; make them the same address`);
+    }
+  }
   if (ipv4Only && publicIpv6) {
     r.bad(k("publicIpv6"), `${show(publicIpv6)} is set but mailfleet:ipv4Only is true: an AAAA record would send mail and clients to an address the host does not serve; remove publicIpv6 or turn ipv4Only off`);
   }
@@ -211,4 +218,10 @@ export function ptrWarnings(hostname: string, dns: Pick<DnsSettings, "ptr" | "pu
     }
   }
   return out;
+}
+
+/** Not a private, loopback, link-local, CGNAT or ULA address (those sit behind a NAT). */
+function isPublic(address: string): boolean {
+  if (isIPv4(address)) return !/^(10\.|127\.|169\.254\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/.test(address);
+  return isIPv6(address) && !/^(f[cd]|fe[89ab]|::1$|::ffff:)/i.test(address);
 }

@@ -12,7 +12,7 @@ import { Mailbox, readMailboxes } from "./mailboxes";
 import { readPolicy } from "./policy";
 import { DkimSettings, readDkim } from "./dkim";
 import { DnsSettings, readDns } from "./dns";
-import { ConfigError, ConfigReader, show } from "./reader";
+import { ConfigError, ConfigReader, k, show } from "./reader";
 import { readRelay, RelayHost } from "./relay";
 import { readTls, TlsSettings } from "./tls";
 import { tlsInvariants, trustedNetworkProblem } from "./invariants";
@@ -58,6 +58,9 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   tlsInvariants(r, tls, relay, policy.allowAuthOnPort25);
   const capacity = readCapacity(r);
   const dkim = readDkim(r);
+  if (dkim.enabled && policy.allowAuthOnPort25) {
+    r.bad(k("allowAuthOnPort25"), "is true, but mail submitted on port 25 passes no milter, so it would leave unsigned while mailfleet:dkimSigning is on; have clients submit on 587/465, or turn dkimSigning off");
+  }
   const dns = readDns(r, relay, policy.ipv4Only, [identity.hostname, ...identity.domains]);
   networkInvariants(r, policy, relay?.host);
   publicAddressInvariants(r, dns, host.address);

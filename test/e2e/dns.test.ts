@@ -216,20 +216,29 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
       const message = box.split(/^From /m).find((m) => m.includes(`Subject: ${subject}`)) ?? "";
       return message.slice(message.indexOf("\n") + 1);
     };
-    const verify = (message: string) => spawnSync("/usr/bin/python3", [path.join(__dirname, "..", "tools", "dkim-verify.py"), bind.ip], { input: message, encoding: "utf8" });
+    const verify = (message: string) => spawnSync("/usr/bin/python3", ["-B", path.join(__dirname, "..", "tools", "dkim-verify.py"), bind.ip], { input: message, encoding: "utf8" });
     const send = (subject: string) => {
       const d = p.submitMessage("alice@example.test", "victim@dual.test", `From: alice@example.test\nTo: victim@dual.test\nSubject: ${subject}\nMessage-ID: <${subject}@example.test>\n\nsigned mail\n`);
       assert.match(lastReply(d), /^250 /, d.raw);
     };
     const signing = (extra: Record<string, Override> = {}) => rfc2136({ ...two, "mailfleet:rejectUnknownSenderDomain": { value: "true" }, ...extra });
 
+    let signedWithMf1 = "";
     it("signs submitted mail so that the receiver's verifier, reading the key from DNS, says pass", async () => {
       assert.equal(signing().code, 0);
       const subject = `dkim-${Date.now()}`;
       send(subject);
-      const r = verify(await delivered(subject));
+      signedWithMf1 = await delivered(subject);
+      const r = verify(signedWithMf1);
       assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
       assert.equal(r.stdout.trim(), "pass d=example.test s=mf1");
+    });
+
+    it("signs for an alias in another hosted domain that the login may send as", async () => {
+      const subject = `dkim-alias-${Date.now()}`;
+      const d = p.submit(587, "bob@example.test", "team@example.org", "victim@dual.test", ["--header", `Subject: ${subject}`]);
+      assert.match(lastReply(d), /^250 /, d.raw);
+      assert.equal(verify(await delivered(subject)).stdout.trim(), "pass d=example.org s=mf1");
     });
 
     it("answers 4xx while Rspamd is down, sends nothing unsigned, and signs again once it is back", async () => {
@@ -251,18 +260,22 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
     });
 
     it("rotates the key without a gap: both keys published, the new one signs, then the old record goes", async () => {
-      const r = signing({ "mailfleet:dkimSelector": { value: "mf2" }, "mailfleet:dkimPreviousSelector": { value: "mf1" } });
+      const mf1 = q("mf1._domainkey.example.test", "TXT");
+      // A bigger key for the new selector; the old one keeps its size and its record.
+      const r = signing({ "mailfleet:dkimSelector": { value: "mf2" }, "mailfleet:dkimPreviousSelector": { value: "mf1" }, "mailfleet:dkimKeyBits": { value: "3072" } });
       assert.equal(r.code, 0, r.log);
-      assert.equal(q("mf1._domainkey.example.test", "TXT").length, 1);
+      assert.deepEqual(q("mf1._domainkey.example.test", "TXT"), mf1);
+      assert.equal(verify(signedWithMf1).stdout.trim(), "pass d=example.test s=mf1", "mail signed before the rotation no longer verifies");
       assert.equal(q("mf2._domainkey.example.test", "TXT").length, 1);
       assert.notDeepEqual(q("mf1._domainkey.example.test", "TXT"), q("mf2._domainkey.example.test", "TXT"));
       const subject = `dkim-mf2-${Date.now()}`;
       send(subject);
       assert.equal(verify(await delivered(subject)).stdout.trim(), "pass d=example.test s=mf2");
-      // The old key is not on the host any more; only its record stays, for mail in transit.
-      assert.equal(sshOk(p.host, "ls /var/lib/rspamd/dkim").trim(), "mf2.key");
-      const after = signing({ "mailfleet:dkimSelector": { value: "mf2" } });
+      // The old key stays on the host while it is published (Rspamd's old workers may finish with it).
+      assert.equal(sshOk(p.host, "ls /var/lib/rspamd/dkim").trim(), "mf1.key\nmf2.key");
+      const after = signing({ "mailfleet:dkimSelector": { value: "mf2" }, "mailfleet:dkimKeyBits": { value: "3072" } });
       assert.equal(after.code, 0, after.log);
+      assert.equal(sshOk(p.host, "ls /var/lib/rspamd/dkim").trim(), "mf2.key");
       assert.deepEqual(q("mf1._domainkey.example.test", "TXT"), []);
       assert.equal(q("mf2._domainkey.example.test", "TXT").length, 1);
     });

@@ -37,6 +37,10 @@ describe("a stack that publishes its records through RFC 2136", () => {
     assert.equal(withoutDns.find((r) => r.name === "mail-dns"), undefined);
   });
 
+  it("makes Rspamd sign only after the DNS step has published the key", () => {
+    assert.ok(step("mail-dkim-rspamd").dependencies.includes("mail-dns"));
+  });
+
   it("sends the TSIG secret only inside the DNS step's secret stdin, with the records", () => {
     const dns = step("mail-dns").inputs;
     assert.ok(pulumi.runtime.isRpcSecret(dns.stdin));

@@ -70,9 +70,9 @@ describe("the program's resources", () => {
     assert.deepEqual(deps("mail-dovecot-users"), ["mail-dovecot-vmail"]);
     // The limits in dovecot.conf and main.cf derive from the host size the package step reads.
     assert.deepEqual(deps("mail-dovecot-config").sort(), ["mail-dovecot-users", "mail-host-packages"]);
-    // Rspamd's milter answers before the submission services point at it (docs/dkim.md).
-    assert.deepEqual(deps("mail-dkim-rspamd").sort(), ["mail-dkim-key-mf1", "mail-host-packages"]);
-    assert.deepEqual(deps("mail-postfix-config").sort(), ["mail-dkim-rspamd", "mail-dovecot-config", "mail-host-packages"]);
+    assert.deepEqual(deps("mail-postfix-config").sort(), ["mail-dovecot-config", "mail-host-packages"]);
+    // Rspamd signs once Postfix names its milter (and, with a DNS provider, once the key is published).
+    assert.deepEqual(deps("mail-dkim-rspamd").sort(), ["mail-dkim-key-mf1", "mail-host-packages", "mail-postfix-config"]);
   });
 
   it("runs fixed command lines and sends data on stdin", () => {
@@ -141,6 +141,11 @@ describe("secrets", () => {
 
   it("keeps the generated TLS key a secret output of the certificate resource", () => {
     assert.ok(custom("mail-tls-cert").options.additionalSecretOutputs.includes("privateKeyPem"));
+  });
+
+  it("keeps the DKIM key a secret output, and its size fixed once it is published", () => {
+    assert.ok(custom("mail-dkim-key-mf1").options.additionalSecretOutputs.includes("privateKeyPem"));
+    assert.deepEqual(custom("mail-dkim-key-mf1").options.ignoreChanges, ["keyBits"]);
   });
 
   it("has no plaintext password or private key in any non-secret input", () => {

@@ -33,7 +33,7 @@ export interface Registered {
   dependencies: string[];
   inputs: Record<string, unknown>;
   /** Resource options from the registration request. */
-  options: { additionalSecretOutputs: string[]; deleteBeforeReplace: boolean };
+  options: { additionalSecretOutputs: string[]; deleteBeforeReplace: boolean; ignoreChanges: string[] };
 }
 
 export async function runProgramUnderMocks(config: Record<string, string>, secretKeys: string[]): Promise<Registered[]> {
@@ -68,7 +68,7 @@ export async function runProgramUnderMocks(config: Record<string, string>, secre
           parentUrn: req.getParent(),
           dependencyUrns: req.getDependenciesList(),
           inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-          options: { additionalSecretOutputs: req.getAdditionalsecretoutputsList(), deleteBeforeReplace: req.getDeletebeforereplace() },
+          options: { additionalSecretOutputs: req.getAdditionalsecretoutputsList(), deleteBeforeReplace: req.getDeletebeforereplace(), ignoreChanges: req.getIgnorechangesList() },
         });
       }
       cb(err, res);

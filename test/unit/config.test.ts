@@ -140,6 +140,7 @@ describe("readConfig", () => {
       "mailfleet:blockedSenders": JSON.stringify(["hacked-list.example: Mail from this list is refused", "spammer@bad.example: 550 5.7.1 Sender blocked", "quiet.example"]),
       "mailfleet:blockedClients": JSON.stringify(["198.51.100.0/24: Client network blocked", "2001:db8:bad::/48: go away", "203.0.113.7/32"]),
       "mailfleet:allowAuthOnPort25": "true",
+      "mailfleet:dkimSigning": "false",
       "mailfleet:smtpInboundTlsMinimum": "TLSv1.2",
       "mailfleet:postscreenDnsblSites": JSON.stringify(["zen.spamhaus.org=127.0.0.[2..11]*3"]),
     }, new Set([...SECRETS, "mailfleet:relayHostPassword"]));

@@ -29,6 +29,12 @@ describe("DKIM config", () => {
     ["refuses a previous selector without signing", { "mailfleet:dkimSigning": "false", "mailfleet:dkimPreviousSelector": "mf0" }, [
       "mailfleet:dkimPreviousSelector: is set but mailfleet:dkimSigning is false, so no key is published; remove it or turn signing on",
     ]],
+    ["refuses AUTH on port 25 while signing (no milter there)", { "mailfleet:allowAuthOnPort25": "true", "mailfleet:smtpInboundTlsMinimum": "TLSv1.2" }, [
+      "mailfleet:allowAuthOnPort25: is true, but mail submitted on port 25 passes no milter, so it would leave unsigned while mailfleet:dkimSigning is on; have clients submit on 587/465, or turn dkimSigning off",
+    ]],
+    ["refuses a public source address other than the published one", { "mailfleet:publicIpv4": "192.0.2.10", "mailfleet:smtpBindAddress": "198.51.100.7", "mailfleet:smtpBindAddress6": "fd00::7", "mailfleet:publicIpv6": "2001:db8::10" }, [
+      'mailfleet:smtpBindAddress: "198.51.100.7" is a public address other than mailfleet:publicIpv4 (192.0.2.10), which the SPF and A/AAAA records name: mail sent from it would fail SPF; make them the same address',
+    ]],
     ["refuses a key size outside the list", { "mailfleet:dkimKeyBits": "1024" }, [
       "mailfleet:dkimKeyBits: 1024 is not allowed; use one of 2048, 3072, 4096",
     ]],
