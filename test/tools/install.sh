@@ -12,4 +12,7 @@ apt-get install -y -qq --no-install-recommends \
   debootstrap systemd-container socat iproute2 util-linux openssh-client ca-certificates \
   swaks libnet-ssleay-perl libio-socket-ssl-perl libio-socket-inet6-perl libauthen-sasl-perl \
   curl openssl jq shellcheck dnsmasq-base pebble testssl.sh bind9 bind9-dnsutils python3-dkim >/dev/null
+# The tests start their own named on the test bridge; a system one (where systemd starts it at
+# install) would only compete for port 53.
+systemctl disable --now named >/dev/null 2>&1 || true
 npm ci --no-audit --no-fund
