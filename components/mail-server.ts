@@ -155,7 +155,7 @@ export class MailServer extends pulumi.ComponentResource {
     const records: PublishedRecord[] = shape.map((r) => ({ ...r, value: fill(r.value) }));
     this.dnsRecords = pulumi.all(records.map((r) => r.value)).apply((vs) => records.map((r, i) => ({ ...r, value: vs[i] })));
     // Published once Postfix runs the new config: an MX must not lead to a host not yet ready.
-    const published = this.dnsAdapter(args, [postfix.configured]).publish(name, records, { parent: this, dependsOn: [postfix.configured] });
+    const published = this.dnsAdapter(args).publish(name, records, { parent: this, dependsOn: [postfix.configured] });
     // Signing starts (or moves to a new selector) once receivers can find the key. Until then
     // Rspamd answers the milter with Debian's settings, which sign nothing.
     dkim?.install(published);
@@ -166,13 +166,13 @@ export class MailServer extends pulumi.ComponentResource {
     this.registerOutputs({ hostname: this.hostname, certificatePem: this.certificatePem });
   }
 
-  private dnsAdapter(args: MailServerArgs, dependsOn: pulumi.Input<pulumi.Resource>[]): DnsAdapter {
+  private dnsAdapter(args: MailServerArgs): DnsAdapter {
     const { provider } = args.dns;
     switch (provider.kind) {
       case "none":
         return noDnsAdapter;
       case "rfc2136":
-        return new Rfc2136Adapter({ host: args.host, server: provider, ttl: args.dns.ttl, dependsOn });
+        return new Rfc2136Adapter({ host: args.host, server: provider, ttl: args.dns.ttl });
       case "cloudflare":
         return new CloudflareAdapter({ account: provider, ttl: args.dns.ttl });
       default: {

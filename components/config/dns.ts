@@ -3,7 +3,7 @@
 import { CONFIG_KEYS } from "./keys";
 import { ConfigReader, k, show } from "./reader";
 import { RelayHost } from "./relay";
-import { checkDomain, checkExternalAddress, checkHostAddress, hostNetwork, isIPv4, isIPv6 } from "./syntax";
+import { canonicalAddress, checkDomain, checkExternalAddress, checkHostAddress, isIPv4, isIPv6 } from "./syntax";
 
 export type DmarcPolicy = "none" | "quarantine" | "reject";
 export type TsigAlgorithm = "hmac-sha256" | "hmac-sha384" | "hmac-sha512";
@@ -79,13 +79,6 @@ export function readDns(r: ConfigReader, relay: RelayHost | undefined, ipv4Only:
     // Published SPF without the provider's servers would fail every message the smarthost sends.
     r.bad(k("relaySpfInclude"), `is empty, but mail leaves through ${relay.host} and mailfleet:dnsProvider publishes the SPF records; set the provider's SPF domain (its documentation names it, e.g. spf.provider.example)`);
   }
-  // A public source address other than the published one fails SPF and forward-confirmed DNS.
-  for (const [key, bind, published, pub] of [["smtpBindAddress", r.text("smtpBindAddress"), publicIpv4, "publicIpv4"], ["smtpBindAddress6", r.text("smtpBindAddress6"), publicIpv6, "publicIpv6"]] as const) {
-    const b = (bind ?? "").trim();
-    if (b && published && isPublic(b) && canonical(b) !== published) {
-      r.bad(k(key), `${show(b)} is a public address other than mailfleet:${pub} (${published}), which the SPF and A/AAAA records name: mail sent from it would fail SPF; make them the same address`);
-    }
-  }
   if (ipv4Only && publicIpv6) {
     r.bad(k("publicIpv6"), `${show(publicIpv6)} is set but mailfleet:ipv4Only is true: an AAAA record would send mail and clients to an address the host does not serve; remove publicIpv6 or turn ipv4Only off`);
   }
@@ -125,25 +118,9 @@ function address(r: ConfigReader, key: string, family: 4 | 6): string | undefine
   else if (family === 6 && !isIPv6(value)) r.bad(k(key), `${show(value)} is not an IPv6 address`);
   else if (family === 6 && /^::ffff:/i.test(value)) r.bad(k(key), `${show(value)} is an IPv4-mapped address; set the IPv4 address in mailfleet:publicIpv4 instead`);
   else if (family === 6 && /^fe[89ab]/i.test(value)) r.bad(k(key), `${show(value)} is link-local, which no other host can reach; set the host's global IPv6 address`);
-  else return canonical(value);
+  // One spelling per address, so that the record (and the step's input) changes only when the address does.
+  else return canonicalAddress(value);
   return undefined;
-}
-
-/** One spelling per address, so that the record (and the step's input) changes only when the address does. */
-function canonical(value: string): string {
-  const net = hostNetwork(value);
-  if (!net || net.bytes.length === 4) return value;
-  const groups = Array.from({ length: 8 }, (_, i) => ((net.bytes[2 * i] << 8) | net.bytes[2 * i + 1]).toString(16));
-  // RFC 5952: the longest run of two or more zero groups becomes "::".
-  let best = { at: -1, len: 1 };
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === "0") j++;
-    if (j - i > best.len) best = { at: i, len: j - i };
-    i = j === i ? i + 1 : j;
-  }
-  if (best.at < 0) return groups.join(":");
-  return `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.len).join(":")}`;
 }
 
 function readRfc2136(r: ConfigReader): Rfc2136Server | { kind: "none" } {
@@ -218,10 +195,4 @@ export function ptrWarnings(hostname: string, dns: Pick<DnsSettings, "ptr" | "pu
     }
   }
   return out;
-}
-
-/** Not a private, loopback, link-local, CGNAT or ULA address (those sit behind a NAT). */
-function isPublic(address: string): boolean {
-  if (isIPv4(address)) return !/^(10\.|127\.|169\.254\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/.test(address);
-  return isIPv6(address) && !/^(f[cd]|fe[89ab]|::1$|::ffff:)/i.test(address);
 }

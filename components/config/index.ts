@@ -7,16 +7,14 @@ import { MailDirectory, MailPolicy } from "../postfix/settings";
 import { Alias, readAliases } from "./aliases";
 import { HostConnection, readHost } from "./host";
 import { readIdentity } from "./identity";
-import { networkInvariants } from "./network";
 import { Mailbox, readMailboxes } from "./mailboxes";
 import { readPolicy } from "./policy";
 import { DkimSettings, readDkim } from "./dkim";
 import { DnsSettings, readDns } from "./dns";
-import { ConfigError, ConfigReader, k, show } from "./reader";
+import { ConfigError, ConfigReader } from "./reader";
 import { readRelay, RelayHost } from "./relay";
 import { readTls, TlsSettings } from "./tls";
-import { tlsInvariants, trustedNetworkProblem } from "./invariants";
-import { parseNetwork } from "./syntax";
+import { addressInvariants, dkimInvariants, networkInvariants, tlsInvariants } from "./invariants";
 
 export { CONFIG_KEYS, NAMESPACE } from "./keys";
 export type { KeySpec } from "./keys";
@@ -58,12 +56,10 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   tlsInvariants(r, tls, relay, policy.allowAuthOnPort25);
   const capacity = readCapacity(r);
   const dkim = readDkim(r);
-  if (dkim.enabled && policy.allowAuthOnPort25) {
-    r.bad(k("allowAuthOnPort25"), "is true, but mail submitted on port 25 passes no milter, so it would leave unsigned while mailfleet:dkimSigning is on; have clients submit on 587/465, or turn dkimSigning off");
-  }
+  dkimInvariants(r, dkim, policy.allowAuthOnPort25);
   const dns = readDns(r, relay, policy.ipv4Only, [identity.hostname, ...identity.domains]);
   networkInvariants(r, policy, relay?.host);
-  publicAddressInvariants(r, dns, host.address);
+  addressInvariants(r, policy, dns, host.address);
   if (r.problems.length) throw new ConfigError(stack, r.problems);
   return {
     stack,
@@ -78,18 +74,6 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
     dns,
     dkim,
   };
-}
-
-/** A trusted /64 (or wider) that holds the host's public IPv6 address is the provider's shared one. */
-function publicAddressInvariants(r: ConfigReader, dns: DnsSettings, hostAddress: string): void {
-  // The host address was checked with the trusted networks already.
-  if (!dns.publicIpv6 || dns.publicIpv6 === hostAddress) return;
-  r.forEach("trustedNetworks", (entry, where) => {
-    const net = parseNetwork(entry);
-    if (typeof net === "string" || net.family !== 6) return;
-    const why = trustedNetworkProblem(net, dns.publicIpv6 ?? "");
-    if (why) r.bad(where, `${show(entry)} ${why.replace(dns.publicIpv6 ?? "", `${dns.publicIpv6} (mailfleet:publicIpv6)`)}`);
-  });
 }
 
 function readCapacity(r: ConfigReader): MailConfig["capacity"] {

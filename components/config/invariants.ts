@@ -7,7 +7,10 @@ import { parsePolicy } from "./peer-tls";
 import { ConfigReader, k, show } from "./reader";
 import type { RelayHost } from "./relay";
 import type { TlsSettings } from "./tls";
-import { hostNetwork, Network, overlaps, parseAddress } from "./syntax";
+import type { DkimSettings } from "./dkim";
+import type { DnsSettings } from "./dns";
+import type { NetworkPolicy } from "./network";
+import { canonicalAddress, hostNetwork, isPublicAddress, Network, overlaps, parseAddress, parseNetwork } from "./syntax";
 
 /**
  * A hosted domain must not be one of the host's own names, which Postfix delivers locally
@@ -95,4 +98,41 @@ export function tlsInvariants(r: ConfigReader, tls: TlsSettings, relay: RelayHos
       }
     });
   }
+}
+
+/** With a smarthost every message goes to it: a per-destination family would never apply. */
+export function networkInvariants(r: ConfigReader, network: NetworkPolicy, relayHost: string | undefined): void {
+  if (!relayHost) return;
+  for (const key of ["forceIpv4Domains", "forceIpv6Domains"]) {
+    if (r.list(key).length) r.bad(k(key), `is set, but all mail leaves through the smarthost ${relayHost} (mailfleet:relayHost), so no destination is reached directly; remove the list, or the smarthost`);
+  }
+}
+
+/** Submission on port 25 passes no milter: with AUTH there, mail would leave unsigned. */
+export function dkimInvariants(r: ConfigReader, dkim: DkimSettings, allowAuthOnPort25: boolean): void {
+  if (dkim.enabled && allowAuthOnPort25) {
+    r.bad(k("allowAuthOnPort25"), "is true, but mail submitted on port 25 passes no milter, so it would leave unsigned while mailfleet:dkimSigning is on; have clients submit on 587/465, or turn dkimSigning off");
+  }
+}
+
+/**
+ * The published addresses against the trusted networks and the outbound source addresses: a
+ * trusted /64 (or wider) holding the public IPv6 address is the provider's shared one, and a
+ * public source address other than the published one fails SPF and forward-confirmed DNS.
+ */
+export function addressInvariants(r: ConfigReader, network: NetworkPolicy, dns: DnsSettings, hostAddress: string): void {
+  for (const [key, bind, published, pub] of [["smtpBindAddress", network.smtpBindAddress, dns.publicIpv4, "publicIpv4"], ["smtpBindAddress6", network.smtpBindAddress6, dns.publicIpv6, "publicIpv6"]] as const) {
+    if (bind && published && isPublicAddress(bind) && canonicalAddress(bind) !== published) {
+      r.bad(k(key), `${show(bind)} is a public address other than mailfleet:${pub} (${published}), which the SPF and A/AAAA records name: mail sent from it would fail SPF; make them the same address`);
+    }
+  }
+  // The host address was checked with the trusted networks already.
+  const v6 = dns.publicIpv6;
+  if (!v6 || v6 === hostAddress) return;
+  r.forEach("trustedNetworks", (entry, where) => {
+    const net = parseNetwork(entry);
+    if (typeof net === "string" || net.family !== 6) return;
+    const why = trustedNetworkProblem(net, v6);
+    if (why) r.bad(where, `${show(entry)} ${why.replace(v6, `${v6} (mailfleet:publicIpv6)`)}`);
+  });
 }

@@ -31,11 +31,3 @@ export function readNetwork(r: ConfigReader, identity: MailIdentity): NetworkPol
   }
   return { ipv4Only, smtpBindAddress, smtpBindAddress6, addressFamilyRoutes: routes };
 }
-
-/** With a smarthost every message goes to it: a per-destination family would never apply. */
-export function networkInvariants(r: ConfigReader, network: NetworkPolicy, relayHost: string | undefined): void {
-  if (!relayHost) return;
-  for (const key of ["forceIpv4Domains", "forceIpv6Domains"]) {
-    if (r.list(key).length) r.bad(k(key), `is set, but all mail leaves through the smarthost ${relayHost} (mailfleet:relayHost), so no destination is reached directly; remove the list, or the smarthost`);
-  }
-}

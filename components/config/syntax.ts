@@ -183,6 +183,18 @@ export function parseNetwork(value: string): Network | string {
   return { family: 6, postfix: `[${formatIPv6(bytes)}]/${prefix}`, cidr: `${formatIPv6(bytes)}/${prefix}`, prefix, bytes };
 }
 
+/** An IP literal in one spelling (IPv6 in RFC 5952 form); anything else unchanged. */
+export function canonicalAddress(value: string): string {
+  const v6 = parseIPv6(value);
+  return v6 && !parseIPv4(value) ? formatIPv6(v6) : value;
+}
+
+/** Not a private, loopback, link-local, CGNAT or ULA address (those sit behind a NAT). */
+export function isPublicAddress(address: string): boolean {
+  if (isIPv4(address)) return !/^(10\.|127\.|169\.254\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/.test(address);
+  return isIPv6(address) && !/^(f[cd]|fe[89ab]|::1$|::ffff:)/i.test(address);
+}
+
 /** RFC 5952 text form (lower case, longest zero run as `::`). */
 function formatIPv6(bytes: number[]): string {
   const groups: number[] = [];

@@ -13,7 +13,6 @@ export interface Rfc2136Args {
   /** The server and key; the secret must be a secret Input. */
   server: Rfc2136Server<pulumi.Input<string>>;
   ttl: number;
-  dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -51,7 +50,7 @@ export class Rfc2136Adapter implements DnsAdapter {
         secret: true,
         // Create-before-delete would run the old step's remove after the new publish, deleting
         // the records just published.
-      }, { ...opts, dependsOn: this.args.dependsOn, deleteBeforeReplace: true }),
+      }, { ...opts, deleteBeforeReplace: true }),
     ];
   }
 }
