@@ -13,7 +13,7 @@ import { postfixCapacity } from "./postfix/capacity";
 import { mainCf, masterCf } from "./postfix/render";
 import { MailDirectory, MailPolicy } from "./postfix/settings";
 import type { DkimSettings } from "./config/dkim";
-import type { DnsSettings } from "./config/dns";
+import type { DnsSettings, Rfc2136Server } from "./config/dns";
 import type { TlsSettings } from "./config/tls";
 import { CloudflareAdapter } from "./dns/cloudflare";
 import { DnsAdapter, noDnsAdapter, PublishedRecord } from "./dns/adapter";
@@ -182,6 +182,13 @@ export class MailServer extends pulumi.ComponentResource {
     }
   }
 
+  /** The RFC 2136 server DNS-01 answers through (the config reader refuses any other provider). */
+  private dns01Server(args: MailServerArgs): Rfc2136Server<pulumi.Input<string>> {
+    const { provider } = args.dns;
+    if (provider.kind !== "rfc2136") throw new pulumi.ResourceError(`the dns-01 challenge needs dnsProvider rfc2136, not ${provider.kind}`, this);
+    return provider;
+  }
+
   /** Self-signed (made by mailfleet) or ACME (issued and renewed on the host), behind one interface. */
   private certificate(name: string, args: MailServerArgs, host: DebianHost): CertificateSource {
     const { tls } = args;
@@ -202,6 +209,7 @@ export class MailServer extends pulumi.ComponentResource {
           hostname: args.directory.hostname,
           acme: tls.acme,
           keyBits: tls.keyBits,
+          ...(tls.acme.challenge === "dns-01" ? { dns01: { server: this.dns01Server(args), ttl: args.dns.ttl } } : {}),
           dependsOn: [host.ready],
         }, { parent: this });
       default: {

@@ -14,7 +14,7 @@ import { DnsSettings, readDns } from "./dns";
 import { ConfigError, ConfigReader } from "./reader";
 import { readRelay, RelayHost } from "./relay";
 import { readTls, TlsSettings } from "./tls";
-import { addressInvariants, dkimInvariants, networkInvariants, tlsInvariants } from "./invariants";
+import { acmeInvariants, addressInvariants, dkimInvariants, networkInvariants, tlsInvariants } from "./invariants";
 
 export { CONFIG_KEYS, NAMESPACE } from "./keys";
 export type { KeySpec } from "./keys";
@@ -60,6 +60,7 @@ export function readConfig(stack: string, raw: Record<string, string>, secretKey
   const dns = readDns(r, relay, policy.ipv4Only, [identity.hostname, ...identity.domains]);
   networkInvariants(r, policy, relay?.host);
   addressInvariants(r, policy, dns, host.address);
+  acmeInvariants(r, tls);
   if (r.problems.length) throw new ConfigError(stack, r.problems);
   return {
     stack,

@@ -116,6 +116,21 @@ export function dkimInvariants(r: ConfigReader, dkim: DkimSettings, allowAuthOnP
 }
 
 /**
+ * DNS-01 answers through the stack's RFC 2136 server: the host keeps that key for its renewals.
+ * No other provider's credentials are kept on the host.
+ */
+export function acmeInvariants(r: ConfigReader, tls: TlsSettings): void {
+  if (tls.acme?.challenge !== "dns-01") return;
+  const kind = r.choice<DnsSettings["provider"]["kind"]>("dnsProvider");
+  // A broken RFC 2136 setting is reported at its own key.
+  if (kind === "rfc2136") return;
+  const why = kind === "cloudflare"
+    ? " (DNS-01 through Cloudflare is not supported: the host would have to keep the API token, which can edit every record of the zones)"
+    : "";
+  r.bad(k("acmeChallenge"), `"dns-01" needs mailfleet:dnsProvider rfc2136, not ${show(kind)}: lego on the host publishes the challenge record through that server with its TSIG key${why}; set dnsProvider to rfc2136 (with dnsServer and the key), or use "http-01"`);
+}
+
+/**
  * The published addresses against the trusted networks and the outbound source addresses: a
  * trusted /64 (or wider) holding the public IPv6 address is the provider's shared one, and a
  * public source address other than the published one fails SPF and forward-confirmed DNS.

@@ -155,7 +155,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     type: "string",
     choices: ["self-signed", "acme"],
     default: "self-signed",
-    description: 'Where the host\'s certificate comes from: "self-signed" (made by mailfleet, for MX-to-MX traffic) or "acme" (issued and renewed on the host by lego over HTTP-01; port 80 must reach the host while it validates).',
+    description: 'Where the host\'s certificate comes from: "self-signed" (made by mailfleet, for MX-to-MX traffic) or "acme" (issued and renewed on the host by lego; see acmeChallenge for how the CA validates).',
   },
   tlsKeyBits: { type: "integer", min: 2048, max: 4096, allowed: [2048, 3072, 4096], default: 2048, description: "RSA key size of the certificate, self-signed or ACME (2048, 3072 or 4096)." },
   tlsValidityDays: { type: "integer", min: 1, max: 825, default: 825, description: "Validity of the self-signed certificate in days (1 to 825)." },
@@ -163,6 +163,12 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     type: "string",
     default: "https://acme-v02.api.letsencrypt.org/directory",
     description: "ACME directory URL (tlsCertificateSource acme): Let's Encrypt by default; its staging directory or a private CA for tests.",
+  },
+  acmeChallenge: {
+    type: "string",
+    choices: ["http-01", "dns-01"],
+    default: "http-01",
+    description: 'How the ACME CA checks that the host owns its names: "http-01" (lego answers on port 80, which must reach the host while the CA validates) or "dns-01" (lego publishes an _acme-challenge TXT record through the RFC 2136 server of mailfleet:dnsProvider; port 80 may stay closed, and the TSIG key is then kept on the host, root 0600, for the renewals).',
   },
   acmeEmail: { type: "string", default: "", description: "Account e-mail at the ACME CA (expiry notices); required with tlsCertificateSource acme." },
   acmeCaCertificate: {

@@ -6,6 +6,7 @@ import { ConfigReader, k, show } from "./reader";
 export type CertificateSourceKind = "self-signed" | "acme";
 export type DhParamsMode = "regenerate" | "ffdhe" | "none";
 export type InboundTlsMinimum = "TLSv1" | "TLSv1.2";
+export type AcmeChallenge = "http-01" | "dns-01";
 
 export interface AcmeSettings {
   /** RFC 8555 directory URL. */
@@ -16,6 +17,8 @@ export interface AcmeSettings {
   caCertificatePem: string;
   /** Renew when the certificate expires within this many days. */
   renewBeforeDays: number;
+  /** http-01: lego on port 80; dns-01: a TXT record through the stack's RFC 2136 server. */
+  challenge: AcmeChallenge;
 }
 
 export interface TlsSettings {
@@ -47,13 +50,14 @@ export function readTls(r: ConfigReader): TlsSettings {
   };
 }
 
-const ACME_KEYS = ["acmeEmail", "acmeCaCertificate", "acmeDirectoryUrl", "acmeRenewBeforeDays"];
+const ACME_KEYS = ["acmeEmail", "acmeCaCertificate", "acmeDirectoryUrl", "acmeRenewBeforeDays", "acmeChallenge"];
 
 function readAcme(r: ConfigReader, source: CertificateSourceKind): AcmeSettings | undefined {
   const directoryUrl = (r.text("acmeDirectoryUrl") ?? "").trim();
   const email = (r.text("acmeEmail") ?? "").trim();
   const caCertificatePem = (r.text("acmeCaCertificate") ?? "").trim();
   const renewBeforeDays = r.integer("acmeRenewBeforeDays");
+  const challenge = r.choice<AcmeChallenge>("acmeChallenge");
   if (source !== "acme") {
     // Pulumi's CLI hands every declared key over with its default: only a changed value counts.
     const set = ACME_KEYS.filter((key) => r.present(key) && r.text(key) !== String(CONFIG_KEYS[key].default));
@@ -68,7 +72,7 @@ function readAcme(r: ConfigReader, source: CertificateSourceKind): AcmeSettings 
   if (caCertificatePem !== "" && !/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----(\n-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----)*$/.test(caCertificatePem.replace(/\r\n/g, "\n"))) {
     r.bad(k("acmeCaCertificate"), "is not one or more PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)");
   }
-  return { directoryUrl, email, caCertificatePem: caCertificatePem.replace(/\r\n/g, "\n"), renewBeforeDays };
+  return { directoryUrl, email, caCertificatePem: caCertificatePem.replace(/\r\n/g, "\n"), renewBeforeDays, challenge };
 }
 
 /** An OnCalendar expression in systemd.time(7)'s alphabet; the host's systemd-analyze verify checks the rest. */

@@ -1,9 +1,12 @@
 // An ACME certificate issued and renewed on the host by lego (Debian's package), so renewal never
-// waits for anyone to run `pulumi up` (docs/tls.md#acme). The account key and the certificate's
-// key never leave the host and never enter Pulumi state.
+// waits for anyone to run `pulumi up` (docs/tls.md#acme), over HTTP-01 or, through the stack's
+// RFC 2136 server, DNS-01. The account key and the certificate's key never leave the host and
+// never enter Pulumi state.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import type { Rfc2136Server } from "../config/dns";
 import type { AcmeSettings } from "../config/tls";
+import { updateRequest } from "../dns/rfc2136";
 import { hostTimer } from "../host/host-timer";
 import { HostAccess, remoteStep } from "../host/remote";
 import { CertificateSource, certificatePaths } from "./certificate-source";
@@ -14,7 +17,8 @@ export interface AcmeCertificateArgs {
   /** The certificate's first name; also names the files. */
   hostname: string;
   /**
-   * More names on the certificate (each must reach this host on port 80 while the CA validates).
+   * More names on the certificate (with HTTP-01 each must reach this host on port 80 while the CA
+   * validates; with DNS-01 each one's zone must take updates with the key).
    * @default []
    */
   altNames?: string[];
@@ -22,8 +26,26 @@ export interface AcmeCertificateArgs {
   acme: AcmeSettings;
   /** RSA key size: 2048 or 4096 (what lego generates). */
   keyBits: number;
+  /**
+   * With acme.challenge "dns-01": the RFC 2136 server and key lego publishes the challenge
+   * records with (the secret a secret Input), and their TTL.
+   */
+  dns01?: { server: Rfc2136Server<pulumi.Input<string>>; ttl: number };
   /** Resources that must exist first (the host's packages and programs). */
   dependsOn?: pulumi.Resource[];
+}
+
+/** The certificate's names, first name first. */
+function certificateNames(args: Pick<AcmeCertificateArgs, "hostname" | "altNames">): string[] {
+  return [args.hostname, ...(args.altNames ?? []).filter((n) => n !== args.hostname)];
+}
+
+/**
+ * What mailfleet-acme credentials reads on stdin: mailfleet-dns's request format, with the
+ * challenge record of every name, which mailfleet-dns check tries the key on before it is kept.
+ */
+export function dns01Request(server: Omit<Rfc2136Server, "kind">, names: string[], ttl: number): string {
+  return updateRequest(server, names.map((n) => ({ name: `_acme-challenge.${n}`, type: "TXT" as const, value: "mailfleet-acme key check" })), ttl);
 }
 
 /** The lines mailfleet-acme issue reads on stdin (no secrets: the account key is made on the host). */
@@ -34,7 +56,8 @@ export function acmeSettingsText(args: Pick<AcmeCertificateArgs, "hostname" | "a
     `email=${args.acme.email}`,
     `key_type=rsa${args.keyBits}`,
     `renew_days=${args.acme.renewBeforeDays}`,
-    ...[args.hostname, ...(args.altNames ?? []).filter((n) => n !== args.hostname)].map((d) => `domain=${d}`),
+    `challenge=${args.acme.challenge}`,
+    ...certificateNames(args).map((d) => `domain=${d}`),
     `ca_pem_b64=${args.acme.caCertificatePem ? Buffer.from(`${args.acme.caCertificatePem}\n`).toString("base64") : ""}`,
     `cert_file=${certFile}`,
     `key_file=${keyFile}`,
@@ -77,13 +100,29 @@ export class AcmeCertificate extends pulumi.ComponentResource implements Certifi
     super("mailfleet:tls:AcmeCertificate", name, {}, opts);
     ({ keyFile: this.keyFile, certFile: this.certFile } = certificatePaths(args.hostname));
     if (args.keyBits !== 2048 && args.keyBits !== 4096) throw new pulumi.ResourceError(`ACME keys are 2048 or 4096 bits (lego), not ${args.keyBits}`, this);
+    if ((args.acme.challenge === "dns-01") !== Boolean(args.dns01)) {
+      throw new pulumi.ResourceError(`the ${args.acme.challenge} challenge ${args.dns01 ? "takes no DNS server" : "needs the RFC 2136 server and key (dns01)"}`, this);
+    }
+    const dependsOn = [...(args.dependsOn ?? [])];
+    if (args.dns01) {
+      const { server, ttl } = args.dns01;
+      const names = certificateNames(args);
+      // The key is tried on every challenge name, then kept on the host for the renewals.
+      dependsOn.push(remoteStep(`${name}-dns01-key`, {
+        host: args.host,
+        create: "/usr/local/sbin/mailfleet-acme credentials",
+        stdin: pulumi.secret(pulumi.output(server.secret).apply((secret) => dns01Request({ ...server, secret }, names, ttl))),
+        secret: true,
+        delete: "/usr/local/sbin/mailfleet-acme forget-credentials",
+      }, { parent: this, dependsOn: args.dependsOn }));
+    }
     this.ready = remoteStep(`${name}-issue`, {
       host: args.host,
       create: "/usr/local/sbin/mailfleet-acme issue",
       stdin: acmeSettingsText(args),
       // The live files stay (Postfix and Dovecot name them); the timer goes with its own step.
       delete: "rm -f /etc/mailfleet/acme/acme.conf /etc/mailfleet/acme/ca.pem",
-    }, { parent: this, dependsOn: args.dependsOn });
+    }, { parent: this, dependsOn });
     const facts = this.ready.stdout.apply(parseAcmeStatus);
     this.certPem = facts.certPem;
     this.notAfter = facts.notAfter;

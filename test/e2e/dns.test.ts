@@ -4,14 +4,17 @@
 // TLSA records and keeps the TXT records that are not ours; a changed address is updated in
 // place; a removed domain loses its records; a wrong key fails `up` with an error naming the key
 // and changes no zone; with that BIND as the host's resolver, rejectUnknownSenderDomain refuses a
-// sender domain that does not exist and accepts one that does; destroy removes what was
-// published. Does not prove: DNSSEC, other servers (Knot, PowerDNS), or zones split across
+// sender domain that does not exist and accepts one that does; an ACME certificate from Debian's
+// Pebble over DNS-01 through that BIND, renewed by the host's timer with the key it kept;
+// destroy removes what was published. Does not prove: DNSSEC, other servers (Knot, PowerDNS), or zones split across
 // several primaries.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Bind, newTsigKey, startBind, TsigKey } from "../tools/bind";
+import { Pebble, startPebble } from "../tools/pebble";
 import { ProvisionedHost } from "../tools/provisioned";
 import { imaps, lastReply, swaks, waitFor } from "../tools/probe";
 import { Override } from "../tools/stack-run";
@@ -278,6 +281,74 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
       assert.equal(sshOk(p.host, "ls /var/lib/rspamd/dkim").trim(), "mf2.key");
       assert.deepEqual(q("mf1._domainkey.example.test", "TXT"), []);
       assert.equal(q("mf2._domainkey.example.test", "TXT").length, 1);
+    });
+  });
+
+  describe("ACME over DNS-01 through the BIND", () => {
+    let pebble: Pebble;
+    let acme: Record<string, Override>;
+    const secretFile = "/etc/mailfleet/acme/rfc2136.secret";
+    const served = () => sshOk(p.host, "openssl s_client -connect 127.0.0.1:465 </dev/null 2>/dev/null | openssl x509 -noout -serial -issuer");
+
+    before(async () => {
+      // HTTP-01 and TLS-ALPN-01 would reach ports where nothing listens: only DNS-01 can pass.
+      // Certificates of 40 days, inside the 60-day renewal window: every timer run renews.
+      pebble = await startPebble({ listen: p.host.gateway4, dnsServer: bind.address, httpPort: 5099, tlsPort: 5098, certificateValidityPeriodSeconds: 40 * 86400 });
+      acme = {
+        "mailfleet:tlsCertificateSource": { value: "acme" },
+        "mailfleet:acmeChallenge": { value: "dns-01" },
+        "mailfleet:acmeDirectoryUrl": { value: pebble.directoryUrl },
+        "mailfleet:acmeEmail": { value: "hostmaster@mailfleet.test" },
+        "mailfleet:acmeCaCertificate": { value: pebble.serverCaPem.trim() },
+        "mailfleet:acmeRenewBeforeDays": { value: "60" },
+      };
+      sshOk(p.host, "cat >/root/pebble-root.pem", await pebble.issuerRootPem());
+    });
+    after(() => pebble?.stop());
+
+    it("issues the certificate with a challenge record in the BIND, keeps the key root 0600, and renews with it", async () => {
+      const r = rfc2136({ ...two, ...acme });
+      assert.equal(r.code, 0, `${r.log}\n--- pebble:\n${pebble.log().slice(-3000)}`);
+      // Submission serves Pebble's certificate for the host name.
+      const verify = sshOk(p.host, `openssl s_client -connect 127.0.0.1:465 -CAfile /root/pebble-root.pem -verify_hostname ${HOST} -verify_return_error </dev/null 2>&1 || true`);
+      assert.match(verify, /Verify return code: 0 \(ok\)/, verify);
+      // The challenge went through the BIND: named logged the TXT added and deleted again.
+      const log = bind.log();
+      assert.match(log, new RegExp(`adding an RR at '_acme-challenge\\.${HOST.replace(/\./g, "\\.")}' TXT`), log.slice(-3000));
+      assert.deepEqual(q(`_acme-challenge.${HOST}`, "TXT"), []);
+      // The key is on the host for the renewals: only the secret file holds it, root 0600.
+      assert.equal(sshOk(p.host, `stat -c '%U:%G %a' ${secretFile}`).trim(), "root:root 600");
+      assert.equal(sshOk(p.host, `cat ${secretFile}`).trim(), key.secret);
+      assert.equal(sshOk(p.host, `grep -rl -F -- '${key.secret}' /etc /var/lib/mailfleet /run 2>/dev/null || true`).trim(), secretFile);
+      // The TLSA record follows the new key.
+      const spkiNow = String(r.summary.outputs.certificateSpkiSha256);
+      assert.notEqual(spkiNow, spki);
+      assert.deepEqual(q(`_25._tcp.${HOST}`, "TLSA").map((t) => t.replace(/\s+/g, "").toLowerCase()), [`311${spkiNow}`]);
+      // The renewal timer's run: a new certificate through DNS-01, with the kept key alone.
+      const before = served();
+      const adds = (bind.log().match(/adding an RR at '_acme-challenge/g) ?? []).length;
+      sshOk(p.host, "systemctl start mailfleet-acme-renew.service");
+      assert.notEqual(served(), before, "the renewal installed no new certificate");
+      assert.equal((bind.log().match(/adding an RR at '_acme-challenge/g) ?? []).length, adds + 1);
+    });
+
+    it("refuses a key the server does not accept for the challenge records before any order, keeping the key in use", () => {
+      const wrong = newTsigKey("mailfleet-dns-test").secret;
+      const orders = (pebble.log().match(/POST \/order-plz/g) ?? []).length;
+      const r = rfc2136({ ...two, ...acme, "mailfleet:dnsTsigSecret": { value: wrong, secret: true }, "mailfleet:acmeRenewBeforeDays": { value: "59" } });
+      assert.notEqual(r.code, 0);
+      assert.match(r.log, /refused the key for the ACME challenge records/);
+      assert.ok(!r.log.includes(wrong), "the wrong secret was printed");
+      assert.equal(sshOk(p.host, `cat ${secretFile}`).trim(), key.secret);
+      assert.equal((pebble.log().match(/POST \/order-plz/g) ?? []).length, orders);
+    });
+
+    it("forgets the key when the stack goes back to a self-signed certificate", () => {
+      const r = rfc2136(two);
+      assert.equal(r.code, 0, r.log);
+      assert.equal(sshOk(p.host, `ls /etc/mailfleet/acme/rfc2136.* 2>/dev/null || true`).trim(), "");
+      // The following tests trust the new self-signed certificate.
+      fs.writeFileSync(p.imap.caFile, String(r.summary.outputs.certificatePem));
     });
   });
 

@@ -3,11 +3,13 @@
 // it. What this does not prove: that lego gets a certificate (test/e2e/tls.test.ts, with Pebble).
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { Registered, runProgramUnderMocks } from "../tools/mock-program";
-import { fullStack } from "../fixtures/stacks";
+import * as pulumi from "@pulumi/pulumi";
+import { Registered, runProgramUnderMocks, walkStrings } from "../tools/mock-program";
+import { dnsStack, fullStack, TSIG_SECRET } from "../fixtures/stacks";
 
 const CA = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----";
 let registered: Registered[] = [];
+let dns01: Registered[] = [];
 
 before(async () => {
   registered = await runProgramUnderMocks({
@@ -18,10 +20,16 @@ before(async () => {
     "mailfleet:acmeCaCertificate": CA,
     "mailfleet:dhParams": "ffdhe",
   }, fullStack.secretKeys);
+  dns01 = await runProgramUnderMocks({
+    ...dnsStack.config,
+    "mailfleet:tlsCertificateSource": "acme",
+    "mailfleet:acmeEmail": "hostmaster@example.net",
+    "mailfleet:acmeChallenge": "dns-01",
+  }, dnsStack.secretKeys);
 });
 
-const find = (name: string) => {
-  const r = registered.find((x) => x.name === name);
+const find = (name: string, from = registered) => {
+  const r = from.find((x) => x.name === name);
   assert.ok(r, `${name} was not registered`);
   return r;
 };
@@ -45,11 +53,12 @@ describe("an ACME stack", () => {
       "email=hostmaster@example.net",
       "key_type=rsa2048",
       "renew_days=30",
+      "challenge=http-01",
       "domain=mail.example.net",
       `ca_pem_b64=${Buffer.from(`${CA}\n`).toString("base64")}`,
       "cert_file=/etc/ssl/certs/mail.example.net.crt",
       "key_file=/etc/ssl/private/mail.example.net.key",
-      "@@done 8",
+      "@@done 9",
       "",
     ].join("\n"));
     assert.equal(find("mail-dh-install").inputs.create, "/usr/local/sbin/mailfleet-dhparams install ffdhe 3072");
@@ -59,5 +68,37 @@ describe("an ACME stack", () => {
     assert.match(String(find("mail-host-packages").inputs.stdin), / lego( |$)/m);
     assert.deepEqual(find("mail-dovecot-vmail").dependencies.sort(), ["mail-acme-issue", "mail-dh-install"]);
     assert.deepEqual(find("mail-acme-renew-timer").dependencies, ["mail-acme-issue"]);
+  });
+});
+
+describe("an ACME stack with the DNS-01 challenge", () => {
+  it("tries and keeps the RFC 2136 key in a secret step before the issue step", () => {
+    const key = find("mail-acme-dns01-key", dns01);
+    assert.equal(key.parent, "mail-acme");
+    assert.equal(key.inputs.create, "/usr/local/sbin/mailfleet-acme credentials");
+    assert.equal(key.inputs.delete, "/usr/local/sbin/mailfleet-acme forget-credentials");
+    assert.ok(find("mail-acme-issue", dns01).dependencies.includes("mail-acme-dns01-key"));
+    assert.match(String(find("mail-acme-issue", dns01).inputs.stdin), /^challenge=dns-01$/m);
+    // The request names the challenge record of the certificate's name, and carries the secret.
+    assert.ok(pulumi.runtime.isRpcSecret(key.inputs.stdin));
+    const request = String(pulumi.runtime.unwrapRpcSecret(key.inputs.stdin));
+    assert.equal(request, [
+      "server 192.0.2.53 53",
+      "key hmac-sha256 mailfleet-acme",
+      `secret ${TSIG_SECRET}`,
+      "ttl 3600",
+      'rr _acme-challenge.mail.example.net TXT "mailfleet-acme key check"',
+      "@@done 1",
+      "",
+    ].join("\n"));
+    assert.equal(key.inputs.logging, "none");
+    assert.ok(key.options.additionalSecretOutputs.includes("stdout"));
+    const leaks: string[] = [];
+    for (const r of dns01) walkStrings(r.inputs, (s, secret) => { if (!secret && s.includes(TSIG_SECRET)) leaks.push(r.name); });
+    assert.deepEqual(leaks, []);
+  });
+
+  it("has no key step over HTTP-01", () => {
+    assert.equal(registered.find((r) => r.name === "mail-acme-dns01-key"), undefined);
   });
 });

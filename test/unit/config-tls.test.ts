@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { configProblems } from "../tools/config-problems";
 import { readConfig } from "../../components/config";
 import { parsePolicy, policyText } from "../../components/config/peer-tls";
-import { fullStack } from "../fixtures/stacks";
+import { cloudflareStack, fullStack } from "../fixtures/stacks";
 
 const SECRETS = new Set(fullStack.secretKeys);
 const PIN = "01:78:cb:07:52:13:b4:5b:09:6d:1d:fc:95:94:15:1d:7f:0e:d1:a5:4b:99:90:7d:ef:73:be:d9:aa:78:db:8b";
@@ -32,7 +32,7 @@ describe("TLS config", () => {
 
   it("reads the ACME settings, with Let's Encrypt as the default directory", () => {
     const c = readConfig("acme-prod", { ...fullStack.config, ...acme, "mailfleet:acmeRenewBeforeDays": "20" }, SECRETS);
-    assert.deepEqual(c.tls.acme, { directoryUrl: "https://acme-v02.api.letsencrypt.org/directory", email: "hostmaster@example.net", caCertificatePem: "", renewBeforeDays: 20 });
+    assert.deepEqual(c.tls.acme, { directoryUrl: "https://acme-v02.api.letsencrypt.org/directory", email: "hostmaster@example.net", caCertificatePem: "", renewBeforeDays: 20, challenge: "http-01" });
   });
 
   it("reads per-destination policies, normalising fingerprints", () => {
@@ -62,6 +62,15 @@ describe("TLS config", () => {
     ]],
     ["fails on ACME keys while the certificate is self-signed", { "mailfleet:acmeEmail": "hostmaster@example.net" }, [
       'mailfleet:acmeEmail: is set but mailfleet:tlsCertificateSource is "self-signed"; set tlsCertificateSource to "acme" or remove mailfleet:acmeEmail',
+    ]],
+    ["fails on the DNS-01 challenge without an RFC 2136 server to answer it through", { ...acme, "mailfleet:acmeChallenge": "dns-01" }, [
+      'mailfleet:acmeChallenge: "dns-01" needs mailfleet:dnsProvider rfc2136, not "none": lego on the host publishes the challenge record through that server with its TSIG key; set dnsProvider to rfc2136 (with dnsServer and the key), or use "http-01"',
+    ]],
+    ["fails on an unknown ACME challenge", { ...acme, "mailfleet:acmeChallenge": "tls-alpn-01" }, [
+      'mailfleet:acmeChallenge: "tls-alpn-01" is not allowed; use one of http-01, dns-01',
+    ]],
+    ["fails on an ACME challenge while the certificate is self-signed", { "mailfleet:acmeChallenge": "dns-01" }, [
+      'mailfleet:acmeChallenge: is set but mailfleet:tlsCertificateSource is "self-signed"; set tlsCertificateSource to "acme" or remove mailfleet:acmeChallenge',
     ]],
     ["fails on a 3072-bit ACME key, which lego cannot make", { ...acme, "mailfleet:tlsKeyBits": "3072" }, [
       "mailfleet:tlsKeyBits: 3072 is not a key size the ACME client (lego) generates; use 2048 or 4096 with tlsCertificateSource acme",
@@ -107,6 +116,12 @@ describe("TLS config", () => {
   for (const [name, change, expected] of cases) {
     it(name, () => assert.deepEqual(problems(change), expected));
   }
+
+  it("refuses DNS-01 through Cloudflare, whose token the host would have to keep", () => {
+    assert.deepEqual(configProblems({ ...cloudflareStack.config, ...acme, "mailfleet:acmeChallenge": "dns-01" }, new Set(cloudflareStack.secretKeys)), [
+      'mailfleet:acmeChallenge: "dns-01" needs mailfleet:dnsProvider rfc2136, not "cloudflare": lego on the host publishes the challenge record through that server with its TSIG key (DNS-01 through Cloudflare is not supported: the host would have to keep the API token, which can edit every record of the zones); set dnsProvider to rfc2136 (with dnsServer and the key), or use "http-01"',
+    ]);
+  });
 
   it("accepts dane-only once the resolver validates DNSSEC", () => {
     assert.deepEqual(problems({ "mailfleet:dnssecResolver": "true", "mailfleet:smtpTlsPolicies": JSON.stringify(["partner.example dane-only"]) }), []);
