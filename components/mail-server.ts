@@ -1,5 +1,6 @@
 // The whole mail host: a Debian host with Postfix and Dovecot, a TLS certificate, virtual
 // domains and mailboxes. One instance per customer stack.
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { assertSecure, SecurityCheckError } from "./checks/security-checks";
 import { Dovecot, VMAIL_UID } from "./dovecot/dovecot";
@@ -10,7 +11,9 @@ import { hostTimer } from "./host/host-timer";
 import { HostAccess } from "./host/remote";
 import { Postfix, PostfixArgs, renderSettings, SmarthostArgs } from "./postfix/postfix";
 import { postfixCapacity } from "./postfix/capacity";
-import { mainCf, masterCf } from "./postfix/render";
+import { mainCf, masterCf, POSTSRSD_FORWARD } from "./postfix/render";
+import { POSTSRSD_DEFAULTS, postsrsdFiles } from "./postfix/srs";
+import { installFiles } from "./host/install-files";
 import { MailDirectory, MailPolicy } from "./postfix/settings";
 import type { DkimSettings } from "./config/dkim";
 import type { DnsSettings, Rfc2136Server } from "./config/dns";
@@ -89,6 +92,8 @@ function extraPackages(args: MailServerArgs): string[] {
     ...(args.dns.provider.kind === "rfc2136" ? ["bind9-dnsutils"] : []),
     // The DKIM signer (docs/dkim.md).
     ...(args.dkim.enabled ? ["rspamd"] : []),
+    // SRS for forwarded mail (docs/postfix.md#srs).
+    ...(args.policy.srsForwarding ? ["postsrsd"] : []),
   ];
 }
 
@@ -121,12 +126,14 @@ export class MailServer extends pulumi.ComponentResource {
       dependsOn: [host.ready],
     }, { parent: this });
     const dovecot = this.dovecot(name, args, host, tls, dh);
+    const srs = args.policy.srsForwarding ? this.srs(name, args, host) : undefined;
     const postfix = new Postfix(`${name}-postfix`, {
       ...postfixArgs,
       host: args.host,
       hostSize: host.size,
       smtpdMaxProcesses: args.capacity.smtpdMaxProcesses,
-      dependsOn: [dovecot.configured],
+      // main.cf names postsrsd's tables: they answer first.
+      dependsOn: [dovecot.configured, ...(srs ? [srs] : [])],
     }, { parent: this });
     // The keys now; Rspamd signs with one only after its record is published (below).
     const dkim = args.dkim.enabled
@@ -217,6 +224,18 @@ export class MailServer extends pulumi.ComponentResource {
         throw new Error(`unknown certificate source ${String(never)}`);
       }
     }
+  }
+
+  /**
+   * postsrsd with the stack's host name and domains (docs/postfix.md#srs). Removed with
+   * srsForwarding off, once main.cf no longer names its tables (deletes run after updates); on
+   * destroy main.cf still names them, and it keeps running with the rest of the mail service.
+   */
+  private srs(name: string, args: MailServerArgs, host: DebianHost): command.remote.Command {
+    const files = postsrsdFiles({ stack: args.stack, hostname: args.directory.hostname, domains: args.directory.domains });
+    return installFiles(`${name}-srs`, args.host, "postsrsd", files, { parent: this, dependsOn: [host.ready] }, [
+      `if ! postconf -h sender_canonical_maps recipient_canonical_maps lmtp_generic_maps | grep -qF ${POSTSRSD_FORWARD.replace(/^tcp:/, "")}; then systemctl disable --now --quiet postsrsd; rm -f ${POSTSRSD_DEFAULTS}; fi`,
+    ]);
   }
 
   private postfixArgs(args: MailServerArgs, files: { keyFile: string; certFile: string }): Omit<PostfixArgs, "host" | "dependsOn" | "hostSize"> {

@@ -130,6 +130,11 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
     default: true,
     description: "Refuse (4xx until DNS answers) mail on port 25 whose sender domain has no DNS record. Needs a working resolver on the host.",
   },
+  srsForwarding: {
+    type: "boolean",
+    default: true,
+    description: "Give mail forwarded to an outside address (an alias target) an envelope sender of this host (SRS, Debian's postsrsd), so it passes SPF at the destination; bounces to that address find their way back. Mail from the hosted domains and local deliveries keep their sender.",
+  },
   authRateLimitPerMinute: {
     type: "integer",
     min: 0, max: 100000, default: 30,

@@ -28,6 +28,7 @@ export function readPolicy(r: ConfigReader, identity: MailIdentity, host: Pick<H
     blockedClients,
     blockReadReceipts: r.boolean("blockReadReceipts"),
     rejectUnknownSenderDomain: r.boolean("rejectUnknownSenderDomain"),
+    srsForwarding: r.boolean("srsForwarding"),
     authRateLimitPerMinute: r.integer("authRateLimitPerMinute"),
     bounceQueueLifetimeDays: r.integer("bounceQueueLifetimeDays"),
     queueCleanupTimer: r.boolean("queueCleanupTimer"),

@@ -20,6 +20,7 @@ export const HOST_PROGRAMS = [
   "/etc/mailfleet/reload.d/dovecot",
   "/etc/mailfleet/reload.d/systemd",
   "/etc/mailfleet/reload.d/rspamd",
+  "/etc/mailfleet/reload.d/postsrsd",
 ];
 
 /** The programs as files to install: path, mode and content. */

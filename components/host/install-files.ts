@@ -6,7 +6,7 @@ import { encodeBundle, HostFile } from "./bundle";
 import { HostAccess, remoteStep } from "./remote";
 
 /** The profiles of files/usr/local/sbin/mailfleet-apply: what is validated and reloaded. */
-export type ApplyProfile = "postfix" | "dovecot" | "tls" | "systemd" | "rspamd";
+export type ApplyProfile = "postfix" | "dovecot" | "tls" | "systemd" | "rspamd" | "postsrsd";
 /**
  * A profile, optionally with the bundle's own name when one profile has several bundles
  * ("postfix smarthost"): the host keeps the last bundle of each name for drift checks and repair.

@@ -70,6 +70,27 @@ function table(stack: string, file: string, comment: string, t: LookupTable, kin
   return { path: `/etc/postfix/${file}`, owner: "root", group: "root", mode: "0644", kind, content };
 }
 
+/** postsrsd's TCP lookup tables (Debian's defaults: loopback, ports 10001 and 10002). */
+export const POSTSRSD_FORWARD = "tcp:127.0.0.1:10001";
+export const POSTSRSD_REVERSE = "tcp:127.0.0.1:10002";
+
+/**
+ * SRS (docs/postfix.md#srs). cleanup rewrites the envelope sender of every message from an outside
+ * domain (postsrsd leaves the hosted domains and the host name alone) and turns a reply to a
+ * rewritten address back into the original one; smtpd accepts such a reply on port 25 because
+ * its recipient is found in recipient_canonical_maps. A message keeps one sender for all its
+ * recipients, so the LMTP client gives mailbox deliveries the original sender back.
+ */
+function srsSettings(): Array<[string, string]> {
+  return [
+    ["sender_canonical_maps", POSTSRSD_FORWARD],
+    ["sender_canonical_classes", "envelope_sender"],
+    ["recipient_canonical_maps", POSTSRSD_REVERSE],
+    ["recipient_canonical_classes", "envelope_recipient"],
+    ["lmtp_generic_maps", POSTSRSD_REVERSE],
+  ];
+}
+
 export function relayRestrictions(): string[] {
   return ["permit_mynetworks", "permit_sasl_authenticated", "reject_unauth_destination"];
 }
@@ -129,6 +150,7 @@ export function mainCf(s: PostfixSettings): string {
       s.smtpBindAddress ? `smtp_bind_address = ${s.smtpBindAddress}` : "# smtp_bind_address: the kernel's choice (mailfleet:smtpBindAddress).",
       s.ipv4Only ? "" : s.smtpBindAddress6 ? `smtp_bind_address6 = ${s.smtpBindAddress6}` : "# smtp_bind_address6: the kernel's choice (mailfleet:smtpBindAddress6).",
     ].filter((l) => l).join("\n"),
+    srs: block(s.srsForwarding ? srsSettings() : [], "SRS off (mailfleet:srsForwarding): forwarded mail keeps its sender and may fail SPF at the destination."),
     dnssec: s.dnssecResolver
       ? "# The host's resolver validates DNSSEC (mailfleet:dnssecResolver): DANE policies can work.\nsmtp_dns_support_level = dnssec"
       : "# No DNSSEC-validating resolver declared (mailfleet:dnssecResolver): no DANE.",

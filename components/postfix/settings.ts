@@ -34,6 +34,13 @@ export interface MailPolicy {
   blockedClients: AccessRule[];
   /** reject_unknown_sender_domain on port 25 (needs DNS). */
   rejectUnknownSenderDomain: boolean;
+  /**
+   * SRS through postsrsd's lookup tables: outside senders of mail that leaves the host are
+   * rewritten to the host name, replies to those addresses are routed back, and LMTP deliveries
+   * get the original sender back.
+   * @see https://github.com/roehling/postsrsd
+   */
+  srsForwarding: boolean;
   /** smtpd_client_auth_rate_limit per minute; 0: none. */
   authRateLimitPerMinute: number;
   /** bounce_queue_lifetime in days. */

@@ -5,8 +5,10 @@
 // place; a removed domain loses its records; a wrong key fails `up` with an error naming the key
 // and changes no zone; with that BIND as the host's resolver, rejectUnknownSenderDomain refuses a
 // sender domain that does not exist and accepts one that does; an ACME certificate from Debian's
-// Pebble over DNS-01 through that BIND, renewed by the host's timer with the key it kept;
-// destroy removes what was published. Does not prove: DNSSEC, other servers (Knot, PowerDNS), or zones split across
+// Pebble over DNS-01 through that BIND, renewed by the host's timer with the key it kept; mail
+// forwarded to the peer test host leaves with an SRS sender, its bounce comes back through the
+// host to the original sender, and mailbox deliveries keep their sender; destroy removes what was
+// published. Does not prove: DNSSEC, other servers (Knot, PowerDNS), or zones split across
 // several primaries.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -349,6 +351,104 @@ describe("DNS records through RFC 2136 (real BIND)", { skip: why }, () => {
       assert.equal(sshOk(p.host, `ls /etc/mailfleet/acme/rfc2136.* 2>/dev/null || true`).trim(), "");
       // The following tests trust the new self-signed certificate.
       fs.writeFileSync(p.imap.caFile, String(r.summary.outputs.certificatePem));
+    });
+  });
+
+  describe("SRS for forwarded mail", () => {
+    const inbox = () => sshOk(peer, "cat /var/mail/victim 2>/dev/null || true");
+    /** The message with `subject` from the peer's mbox, as it arrived. */
+    const atPeer = async (subject: string) => {
+      const box = await waitFor(`${subject} at the peer`, () => (inbox().includes(`Subject: ${subject}`) ? inbox() : undefined), 60);
+      return box.split(/^From /m).filter((m) => m.includes(`Subject: ${subject}`));
+    };
+    /** Mail from outside to our port 25, as the peer's users would send it. */
+    const inbound = (from: string, to: string, subject: string) => swaks(["--server", p.host.ipv4, "--port", "25", "--ehlo", "mx.dual.test",
+      "--from", from, "--to", to, "--header", `Subject: ${subject}`, "--body", "forward me"]);
+    const returnPath = (message: string) => /^Return-Path: <(.*)>$/m.exec(message)?.[1] ?? "(none)";
+    const SRS_OF = (local: string) => new RegExp(`^SRS0=[A-Za-z0-9+/]{4}=[A-Z0-9]{2}=dual\\.test=${local}@${HOST.replace(/\./g, "\\.")}$`);
+    const srsStack = () => rfc2136({
+      ...two,
+      "mailfleet:aliases": { value: JSON.stringify([
+        "fwd@example.test: victim@dual.test",
+        "mixed@example.test: alice@example.test, victim@dual.test",
+        "gone@example.test: no-such-user@dual.test",
+      ]) },
+    });
+
+    before(() => {
+      // The peer finds our host in the BIND for its bounces, and accepts any local part, bouncing
+      // unknown ones after the fact as a remote MTA behind a gateway does.
+      // Debian's "Local only" Postfix sends nothing off the host (default_transport = error).
+      sshOk(peer, `printf 'nameserver ${bind.ip}\\n' >/etc/resolv.conf && postconf -e local_recipient_maps= && postconf -X default_transport relay_transport && systemctl restart postfix@-`);
+      const r = srsStack();
+      assert.equal(r.code, 0, r.log);
+    });
+
+    it("forwards outside senders' mail with an SRS sender of the host name, and leaves hosted senders alone", async () => {
+      const subject = `srs-fwd-${Date.now()}`;
+      assert.match(lastReply(inbound("origin@dual.test", "fwd@example.test", subject)), /^250 /);
+      const [forwarded] = await atPeer(subject);
+      assert.match(returnPath(forwarded), SRS_OF("origin"), forwarded);
+      // The header From is the author's: only the envelope changes.
+      assert.match(forwarded, /^From: origin@dual\.test$/m);
+      const own = `srs-own-${Date.now()}`;
+      assert.match(lastReply(p.submit(587, "alice@example.test", "alice@example.test", "fwd@example.test", ["--header", `Subject: ${own}`])), /^250 /);
+      assert.equal(returnPath((await atPeer(own))[0]), "alice@example.test");
+    });
+
+    it("delivers the mailbox copy of a forward with the original sender", async () => {
+      const subject = `srs-mixed-${Date.now()}`;
+      assert.match(lastReply(inbound("origin@dual.test", "mixed@example.test", subject)), /^250 /);
+      assert.match(returnPath((await atPeer(subject))[0]), SRS_OF("origin"));
+      const file = await waitFor("the copy in alice's Maildir", () => sshOk(p.host, `grep -rl -- '${subject}' /var/vmail/example.test/alice/Maildir/new /var/vmail/example.test/alice/Maildir/cur || true`).trim() || undefined, 30);
+      assert.equal(sshOk(p.host, `grep -m1 '^Return-Path:' '${file}'`).trim(), "Return-Path: <origin@dual.test>");
+    });
+
+    it("routes the destination's bounce to the SRS address back to the original sender", async () => {
+      const subject = `srs-bounce-${Date.now()}`;
+      // victim@dual.test writes to an alias forwarding to an address the peer does not have.
+      assert.match(lastReply(inbound("victim@dual.test", "gone@example.test", subject)), /^250 /);
+      const bounce = await waitFor("the bounce in victim's mailbox", () => inbox().split(/^From /m).find((m) => m.includes("Undelivered Mail Returned to Sender") && m.includes(subject)), 90)
+        .catch((e: Error) => {
+          const tail = (h: TestHost) => sshOk(h, "journalctl -q --no-pager -u postfix@- -o cat -n 40");
+          throw new Error(`${e.message}\n--- peer:\n${tail(peer)}\n--- ours:\n${tail(p.host)}`);
+        });
+      assert.match(bounce, /no-such-user@dual\.test/);
+      // It came back through our host: accepted for the SRS address, sent on to the original sender.
+      const log = sshOk(p.host, "journalctl -q --no-pager -u postfix@- -o cat");
+      assert.match(log, /to=<victim@dual\.test>, orig_to=<SRS0=[^>]+@mail\.mailfleet\.test>, relay=mx\.dual\.test/);
+    });
+
+    it("refuses an SRS address whose hash it did not make, so SRS opens no relay", () => {
+      const forged = `SRS0=AAAA=${"AB"}=dual.test=victim@${HOST}`;
+      const d = inbound("someone@dual.test", forged, "forged");
+      assert.match(lastReply(d), /^550 5\.1\.1 /, d.raw);
+    });
+
+    it("defers mail while postsrsd is down, loses none, and tells the postmaster", async () => {
+      sshOk(p.host, "systemctl stop postsrsd");
+      try {
+        const subject = `srs-down-${Date.now()}`;
+        const d = inbound("origin@dual.test", "fwd@example.test", subject);
+        assert.match(lastReply(d), /^4\d\d /, d.raw);
+        assert.equal(sshOk(p.host, "postqueue -j | grep -c -F origin@dual.test || true").trim(), "0");
+        assert.match(ssh(p.host, "/usr/local/sbin/mailfleet-drift").stdout, /^drift: service postsrsd is (inactive|failed)$/m);
+      } finally {
+        sshOk(p.host, "/usr/local/sbin/mailfleet-reload postsrsd");
+      }
+      const subject = `srs-back-${Date.now()}`;
+      assert.match(lastReply(inbound("origin@dual.test", "fwd@example.test", subject)), /^250 /);
+      assert.match(returnPath((await atPeer(subject))[0]), SRS_OF("origin"));
+    });
+
+    it("stops postsrsd and leaves forwarded senders as they are with srsForwarding off", async () => {
+      const r = rfc2136({ ...two, "mailfleet:aliases": { value: JSON.stringify(["fwd@example.test: victim@dual.test"]) }, "mailfleet:srsForwarding": { value: "false" } });
+      assert.equal(r.code, 0, r.log);
+      assert.equal(ssh(p.host, "systemctl is-active postsrsd").stdout.trim(), "inactive");
+      assert.equal(ssh(p.host, "test -e /etc/default/postsrsd").code, 1);
+      const subject = `srs-off-${Date.now()}`;
+      assert.match(lastReply(inbound("origin@dual.test", "fwd@example.test", subject)), /^250 /);
+      assert.equal(returnPath((await atPeer(subject))[0]), "origin@dual.test");
     });
   });
 

@@ -43,6 +43,7 @@ describe("the program's resources", () => {
       "mail > mail-drift-timer (command:remote:Command)",
       "mail > mail-host (mailfleet:host:DebianHost)",
       "mail > mail-postfix (mailfleet:mail:Postfix)",
+      "mail > mail-srs (command:remote:Command)",
       "mail > mail-tls (mailfleet:tls:SelfSignedCertificate)",
       "mail-dh > mail-dh-install (command:remote:Command)",
       "mail-dh > mail-dh-timer (command:remote:Command)",
@@ -70,7 +71,9 @@ describe("the program's resources", () => {
     assert.deepEqual(deps("mail-dovecot-users"), ["mail-dovecot-vmail"]);
     // The limits in dovecot.conf and main.cf derive from the host size the package step reads.
     assert.deepEqual(deps("mail-dovecot-config").sort(), ["mail-dovecot-users", "mail-host-packages"]);
-    assert.deepEqual(deps("mail-postfix-config").sort(), ["mail-dovecot-config", "mail-host-packages"]);
+    // main.cf names postsrsd's tables: it runs with the stack's settings first.
+    assert.deepEqual(deps("mail-srs"), ["mail-host-packages"]);
+    assert.deepEqual(deps("mail-postfix-config").sort(), ["mail-dovecot-config", "mail-host-packages", "mail-srs"]);
     // Rspamd signs once Postfix names its milter (and, with a DNS provider, once the key is published).
     assert.deepEqual(deps("mail-dkim-rspamd").sort(), ["mail-dkim-key-mf1", "mail-host-packages", "mail-postfix-config"]);
   });
@@ -87,6 +90,7 @@ describe("the program's resources", () => {
       "mail-dovecot-users": "/usr/local/sbin/mailfleet-users 100000 /etc/dovecot/users",
       "mail-dovecot-config": "/usr/local/sbin/mailfleet-apply dovecot",
       "mail-postfix-config": "/usr/local/sbin/mailfleet-apply postfix",
+      "mail-srs": "/usr/local/sbin/mailfleet-apply postsrsd",
       "mail-dkim-rspamd": "/usr/local/sbin/mailfleet-apply rspamd",
       "mail-drift-timer": "/usr/local/sbin/mailfleet-apply systemd mailfleet-drift",
     });

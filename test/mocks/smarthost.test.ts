@@ -22,7 +22,7 @@ describe("a stack with a smarthost", () => {
   it("adds the credentials step and the timer under Postfix, in order", () => {
     assert.equal(step("mail-postfix-smarthost-credentials").parent, "mail-postfix");
     // main.cf's process limits derive from the host size the package step reads.
-    assert.deepEqual(step("mail-postfix-config").dependencies, ["mail-dovecot-config", "mail-host-packages", "mail-postfix-smarthost-credentials"]);
+    assert.deepEqual(step("mail-postfix-config").dependencies, ["mail-dovecot-config", "mail-host-packages", "mail-postfix-smarthost-credentials", "mail-srs"]);
     assert.deepEqual(step("mail-postfix-queue-cleanup-timer").dependencies, ["mail-postfix-config"]);
     assert.match(String(step("mail-postfix-queue-cleanup-timer").inputs.delete), /systemctl disable --now mailfleet-queue-cleanup\.timer/);
   });

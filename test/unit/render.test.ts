@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { rspamdFiles } from "../../components/dkim/render";
 import { dictAuthConf, dovecotConf } from "../../components/dovecot/render";
 import { postfixFiles, senderLoginTable, smarthostCredentials, virtualAliasTable } from "../../components/postfix/render";
+import { postsrsdFiles } from "../../components/postfix/srs";
 import { encodeBundle, HostFile } from "../../components/host/bundle";
 import { renderTemplate } from "../../components/render/template";
 import { dovecotSettings, postfixSettings } from "../fixtures/settings";
@@ -19,6 +20,7 @@ function all(): HostFile[] {
     dovecotConf(dovecotSettings),
     dictAuthConf(dovecotSettings.stack),
     ...rspamdFiles({ stack: postfixSettings.stack, domains: postfixSettings.domains, selector: "mf2027" }),
+    ...postsrsdFiles({ stack: postfixSettings.stack, hostname: postfixSettings.hostname, domains: postfixSettings.domains }),
   ];
 }
 
@@ -61,6 +63,7 @@ describe("rendered files", () => {
         "/etc/rspamd/local.d/settings.conf root:root 0644 plain",
         "/etc/rspamd/override.d/options.inc root:root 0644 plain",
         "/etc/rspamd/override.d/worker-proxy.inc root:root 0644 plain",
+        "/etc/default/postsrsd root:root 0644 plain",
       ],
     );
   });

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 mf_need_root
 
 INCLUDE=systemd,systemd-sysv,dbus,openssh-server,iproute2,ca-certificates,procps
-PRELOAD=${MAILFLEET_TESTHOST_PRELOAD-postfix dovecot-core dovecot-imapd dovecot-lmtpd libsasl2-modules ca-certificates jq bind9 bind9-dnsutils}
+PRELOAD=${MAILFLEET_TESTHOST_PRELOAD-postfix dovecot-core dovecot-imapd dovecot-lmtpd libsasl2-modules ca-certificates jq bind9 bind9-dnsutils postsrsd}
 RECIPE_VERSION=1   # bump when the customisation below changes in a way the hash cannot see
 
 # Same archive as this machine (it may be a mirror or a snapshot proxy that is the only one
