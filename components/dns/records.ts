@@ -38,15 +38,15 @@ export function mailRecords(input: MailDnsInput): DnsRecord[] {
   if (input.ipv4) host.push({ name: hostname, type: "A", value: input.ipv4 });
   if (input.ipv6) host.push({ name: hostname, type: "AAAA", value: input.ipv6 });
   // The HELO identity gets its own SPF (RFC 7208 section 2.3): receivers check it for bounces,
-  // whose envelope sender is empty.
-  host.push({ name: hostname, type: "TXT", value: "v=spf1 a -all" });
+  // whose envelope sender is empty. The host name is also the domain of SRS senders
+  // (docs/postfix.md#srs): with a smarthost that mail leaves from the provider's servers.
+  const relayInclude = input.relayHost ? ` include:${input.relaySpfInclude ?? `<the SPF domain of ${input.relayHost.host}>`}` : "";
+  host.push({ name: hostname, type: "TXT", value: `v=spf1 a${relayInclude} -all` });
   if (input.tlsaSpkiSha256) {
     // DANE-EE, SPKI, SHA-256 (RFC 7672 section 3.1): true across renewals that keep the key.
     host.push({ name: `_25._tcp.${hostname}`, type: "TLSA", value: `3 1 1 ${input.tlsaSpkiSha256.toLowerCase()}` });
   }
-  const spf = !input.relayHost
-    ? "v=spf1 mx -all"
-    : `v=spf1 include:${input.relaySpfInclude ?? `<the SPF domain of ${input.relayHost.host}>`} -all`;
+  const spf = input.relayHost ? `v=spf1${relayInclude} -all` : "v=spf1 mx -all";
   const dmarc = [`v=DMARC1`, `p=${input.dmarc.policy}`, ...(input.dmarc.reportAddress ? [`rua=mailto:${input.dmarc.reportAddress}`] : [])].join("; ");
   return [
     ...host,

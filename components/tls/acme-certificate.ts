@@ -111,7 +111,9 @@ export class AcmeCertificate extends pulumi.ComponentResource implements Certifi
       dependsOn.push(remoteStep(`${name}-dns01-key`, {
         host: args.host,
         create: "/usr/local/sbin/mailfleet-acme credentials",
-        stdin: pulumi.secret(pulumi.output(server.secret).apply((secret) => dns01Request({ ...server, secret }, names, ttl))),
+        // A challenge record lives for minutes: a long TTL would let a resolver keep a stale one
+        // through a retry. 120 s is lego's own default.
+        stdin: pulumi.secret(pulumi.output(server.secret).apply((secret) => dns01Request({ ...server, secret }, names, Math.min(ttl, 120)))),
         secret: true,
         delete: "/usr/local/sbin/mailfleet-acme forget-credentials",
       }, { parent: this, dependsOn: args.dependsOn }));

@@ -39,7 +39,7 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     assert.equal(p.first.code, 0, p.first.log);
     assert.deepEqual(p.first.summary.operations.map((o) => `${o.op} ${o.name}`).sort(), [
       "create mail-dh-install", "create mail-dovecot-config", "create mail-dovecot-users", "create mail-dovecot-vmail", "create mail-drift-timer", "create mail-host-bootstrap",
-      "create mail-host-packages", "create mail-postfix-config", "create mail-tls-cert", "create mail-tls-install",
+      "create mail-host-packages", "create mail-postfix-config", "create mail-srs", "create mail-tls-cert", "create mail-tls-install",
     ]);
   });
 

@@ -176,6 +176,8 @@ describe("mail records", () => {
     const rs = mailRecords({ hostname: "mail.example.net", domains: ["example.com"], dmarc: { policy: "none" }, relayHost: { host: "smtp.provider.example" }, relaySpfInclude: "spf.provider.example" });
     assert.deepEqual(rs.filter((r) => r.type === "A" || r.type === "AAAA" || r.type === "TLSA"), []);
     assert.deepEqual(rs.filter((r) => r.name === "example.com" && r.type === "TXT").map((r) => r.value), ["v=spf1 include:spf.provider.example -all"]);
+    // The host name's own SPF, which SRS senders (and bounces' HELO) are checked against.
+    assert.deepEqual(rs.filter((r) => r.name === "mail.example.net" && r.type === "TXT").map((r) => r.value), ["v=spf1 a include:spf.provider.example -all"]);
     assert.deepEqual(rs.filter((r) => r.name === "_dmarc.example.com").map((r) => r.value), ["v=DMARC1; p=none"]);
   });
 
