@@ -330,7 +330,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   imapMaxSessions: {
     type: "integer",
     min: 0, max: 100000, default: 0,
-    description: "Concurrent IMAP sessions Dovecot allows. 0: derived from the host's memory ((MiB - 512) / 4, between 100 and 20000; see docs/dovecot.md#capacity).",
+    description: "Concurrent IMAP sessions Dovecot allows; a login beyond them is answered \"* BYE [UNAVAILABLE]\". 0: derived from the host's memory ((MiB - 512) / 4, between 100 and 20000; see docs/dovecot.md#capacity).",
   },
   smtpdMaxProcesses: {
     type: "integer",

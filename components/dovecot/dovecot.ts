@@ -6,7 +6,7 @@ import { installFiles } from "../host/install-files";
 import { HostAccess, remoteStep } from "../host/remote";
 import type { HostSize } from "../host/host-size";
 import type { TlsProfile } from "../tls/profile";
-import { dictAuthConf, dovecotConf } from "./render";
+import { dictAuthConf, dovecotConf, IMAP_SESSIONS_FILE, imapSessionsFile } from "./render";
 
 export interface DovecotArgs {
   host: HostAccess;
@@ -55,10 +55,14 @@ export class Dovecot extends pulumi.ComponentResource {
     super("mailfleet:mail:Dovecot", name, {}, opts);
     const vmail = this.vmailAccount(name, args.host, VMAIL_UID, args.dependsOn);
     const users = this.users(name, args, vmail);
-    const conf = pulumi.output(args.hostSize).apply((hostSize) => dovecotConf({ ...args, hostSize, imapMaxSessions: args.imapMaxSessions ?? 0, smtpdMaxProcesses: args.smtpdMaxProcesses ?? 0, vmailUid: VMAIL_UID }));
-    this.configured = installFiles(`${name}-config`, args.host, "dovecot", [dictAuthConf(args.stack), {
-      path: "/etc/dovecot/dovecot.conf", owner: "root", group: "root", mode: "0644", kind: "plain", content: conf.content,
-    }], {
+    const settings = pulumi.output(args.hostSize).apply((hostSize) => ({ ...args, hostSize, imapMaxSessions: args.imapMaxSessions ?? 0, smtpdMaxProcesses: args.smtpdMaxProcesses ?? 0, vmailUid: VMAIL_UID }));
+    const file = (path: string, content: pulumi.Output<string>) => ({ path, owner: "root", group: "root", mode: "0644", kind: "plain" as const, content });
+    this.configured = installFiles(`${name}-config`, args.host, "dovecot", [
+      dictAuthConf(args.stack),
+      file("/etc/dovecot/dovecot.conf", settings.apply((s) => dovecotConf(s).content)),
+      // The post-login gate's limit (docs/dovecot.md#capacity).
+      file(IMAP_SESSIONS_FILE, settings.apply((s) => imapSessionsFile(s).content)),
+    ], {
       parent: this,
       dependsOn: [users],
     });

@@ -60,6 +60,15 @@ export function dovecotConf(s: DovecotSettings): HostFile {
   };
 }
 
+/** Where mailfleet-imap-gate reads the number of IMAP sessions it lets in. */
+export const IMAP_SESSIONS_FILE = "/etc/dovecot/mailfleet-imap-sessions";
+
+/** The gate's limit: the sessions the capacity rule gives this host (docs/dovecot.md#capacity). */
+export function imapSessionsFile(s: Pick<DovecotSettings, "hostSize" | "imapMaxSessions" | "smtpdMaxProcesses">): HostFile {
+  const c = dovecotCapacity(s.hostSize, s.imapMaxSessions, postfixCapacity(s.hostSize, s.smtpdMaxProcesses).processes);
+  return { path: IMAP_SESSIONS_FILE, owner: "root", group: "root", mode: "0644", kind: "plain", content: `${c.imapSessions}\n` };
+}
+
 /** The dict passdb's settings (docs/dovecot.md#capacity); no secret: the hashes live on the host. */
 export function dictAuthConf(stack: string): HostFile {
   return {

@@ -16,6 +16,7 @@ export const HOST_PROGRAMS = [
   "/usr/local/sbin/mailfleet-dhparams",
   "/usr/local/sbin/mailfleet-acme",
   "/usr/local/sbin/mailfleet-dns",
+  "/usr/local/sbin/mailfleet-imap-gate",
   "/etc/mailfleet/reload.d/postfix",
   "/etc/mailfleet/reload.d/dovecot",
   "/etc/mailfleet/reload.d/systemd",

@@ -7,10 +7,12 @@
 // (its diff rendering, state encryption) or delivery to the Internet (the host has no route out).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { after, before, describe, it } from "node:test";
 import * as YAML from "yaml";
-import { imaps, lastReply, openImapSession, swaks } from "../tools/probe";
+import { imaps, lastReply, openImapSession, swaks, waitFor } from "../tools/probe";
 import { ProvisionedHost } from "../tools/provisioned";
 import { Override, stackConfig } from "../tools/stack-run";
 import { cannotBootHosts, ssh, sshOk, TestHost } from "../tools/testhost";
@@ -322,7 +324,72 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
       .filter((l) => !expected.some((re) => re.test(l)));
     assert.deepEqual(lines, []);
   });
+
+  // After the log check: the refused logins below make the imap processes log errors.
+  it("answers a login beyond the host's IMAP sessions with BYE [UNAVAILABLE], and serves it once a session ends", async () => {
+    const r = p.up({ "mailfleet:imapMaxSessions": { value: "20" } });
+    assert.equal(r.code, 0, r.log);
+    assert.equal(sshOk(host, "cat /etc/dovecot/mailfleet-imap-sessions").trim(), "20");
+    const ca = fs.readFileSync(p.imap.caFile, "utf8");
+    const login = (user: string) => imapLogin(host.ipv4, p.hostname, ca, user, p.passwords[user]);
+    const open: tls.TLSSocket[] = [];
+    try {
+      // 20 sessions, 10 for each of two mailboxes (Dovecot's per-user-and-address limit is 10).
+      const held = await Promise.all(Array.from({ length: 20 }, (_, i) => login(i % 2 ? "alice@example.test" : "bob@example.test")));
+      held.forEach((h) => h.socket && open.push(h.socket));
+      assert.deepEqual(held.filter((h) => !h.line.startsWith("a OK ")).map((h) => h.line), [], "not all 20 sessions logged in");
+      // The 21st login: a reply, not a silent close or a reset.
+      const t0 = Date.now();
+      const refused = await login("carol@example.org");
+      assert.match(refused.line, /^\* BYE \[UNAVAILABLE\] Too many IMAP sessions on this server/);
+      assert.ok(Date.now() - t0 < 5000, `the refusal took ${Date.now() - t0} ms`);
+      assert.match(sshOk(host, "journalctl -q --no-pager -t mailfleet-imap-gate"), /turned away carol@example\.org from \S+: 20 IMAP sessions in use/);
+      // One session ends: the next login is served.
+      open.shift()!.end("z LOGOUT\r\n");
+      await waitFor("a free session", () => (Number(sshOk(host, "pgrep -cx imap || true").trim()) < 20 ? true : undefined), 10);
+      // Past the gate's count, which serves for the rest of its second.
+      await new Promise((r) => setTimeout(r, 1100));
+      const served = await login("carol@example.org");
+      served.socket && open.push(served.socket);
+      assert.match(served.line, /^a OK /);
+    } finally {
+      open.forEach((s) => s.destroy());
+    }
+  });
 });
+
+/**
+ * An IMAPS connection that logs in as `user`; resolves with the first tagged or BYE line after
+ * LOGIN (or what ended the connection), keeping the socket open when the login succeeded.
+ */
+function imapLogin(address: string, servername: string, ca: string, user: string, password: string): Promise<{ line: string; socket?: tls.TLSSocket }> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: address, port: 993, servername, ca });
+    let buffer = "";
+    let sent = false;
+    let done = false;
+    const finish = (line: string, keep: boolean) => {
+      if (done) return;
+      done = true;
+      if (!keep) s.destroy();
+      resolve({ line, ...(keep ? { socket: s } : {}) });
+    };
+    s.setTimeout(30000, () => finish("silence for 30 s", false));
+    s.on("error", (e) => finish(`error: ${e.message}`, false));
+    s.on("close", () => finish(sent ? "closed after LOGIN without a reply" : "closed before the greeting", false));
+    s.on("data", (b) => {
+      buffer += b;
+      if (!sent && /^\* OK/m.test(buffer)) {
+        sent = true;
+        buffer = "";
+        s.write(`a LOGIN "${user}" "${password}"\r\n`);
+        return;
+      }
+      const line = /^(\* BYE.*|a (OK|NO|BAD).*)$/m.exec(buffer)?.[1]?.trim();
+      if (sent && line) finish(line, line.startsWith("a OK"));
+    });
+  });
+}
 
 /** A command on this machine (the test network's own side), failing the test when it fails. */
 function runHere(command: string): string {

@@ -14,22 +14,23 @@ import { fullStack } from "../fixtures/stacks";
 describe("Dovecot capacity", () => {
   type Expected = ReturnType<typeof dovecotCapacity>;
   const cases: Array<[string, { cores: number; memMiB: number }, number, Expected]> = [
-    ["a 2-core 2 GiB host", { cores: 2, memMiB: 2048 }, 0, { imapSessions: 384, loginProcesses: 2, loginClientsPerProcess: 192, imapProcessLimit: 420, authWorkers: 2, clientLimit: 1000 , authClientLimit: 1000}],
-    ["an 8-core 8 GiB host", { cores: 8, memMiB: 8192 }, 0, { imapSessions: 1920, loginProcesses: 8, loginClientsPerProcess: 240, imapProcessLimit: 2032, authWorkers: 8, clientLimit: 4052 , authClientLimit: 1648}],
-    ["a tiny host gets the floor", { cores: 1, memMiB: 512 }, 0, { imapSessions: 100, loginProcesses: 1, loginClientsPerProcess: 100, imapProcessLimit: 121, authWorkers: 1, clientLimit: 1000 , authClientLimit: 1000}],
-    ["a huge host gets the ceiling (rounded up to whole slots per process)", { cores: 64, memMiB: 262144 }, 0, { imapSessions: 20032, loginProcesses: 64, loginClientsPerProcess: 313, imapProcessLimit: 21050, authWorkers: 64, clientLimit: 41182 , authClientLimit: 3264}],
-    ["imapMaxSessions overrides the rule", { cores: 2, memMiB: 2048 }, 1000, { imapSessions: 1000, loginProcesses: 2, loginClientsPerProcess: 500, imapProcessLimit: 1066, authWorkers: 2, clientLimit: 2166 , authClientLimit: 1000}],
-    ["an override that does not divide by the cores", { cores: 3, memMiB: 2048 }, 1000, { imapSessions: 1002, loginProcesses: 3, loginClientsPerProcess: 334, imapProcessLimit: 1069, authWorkers: 3, clientLimit: 2171 , authClientLimit: 1000}],
+    ["a 2-core 2 GiB host", { cores: 2, memMiB: 2048 }, 0, { imapSessions: 384, loginProcesses: 2, loginClientsPerProcess: 210, imapProcessLimit: 457, authWorkers: 2, clientLimit: 1000, authClientLimit: 1000 }],
+    ["an 8-core 8 GiB host", { cores: 8, memMiB: 8192 }, 0, { imapSessions: 1920, loginProcesses: 8, loginClientsPerProcess: 254, imapProcessLimit: 2150, authWorkers: 8, clientLimit: 4282, authClientLimit: 1648 }],
+    ["a tiny host gets the floor", { cores: 1, memMiB: 512 }, 0, { imapSessions: 100, loginProcesses: 1, loginClientsPerProcess: 121, imapProcessLimit: 144, authWorkers: 1, clientLimit: 1000, authClientLimit: 1000 }],
+    ["a huge host gets the ceiling", { cores: 64, memMiB: 262144 }, 0, { imapSessions: 20000, loginProcesses: 64, loginClientsPerProcess: 329, imapProcessLimit: 22125, authWorkers: 64, clientLimit: 43281, authClientLimit: 3264 }],
+    ["imapMaxSessions overrides the rule", { cores: 2, memMiB: 2048 }, 1000, { imapSessions: 1000, loginProcesses: 2, loginClientsPerProcess: 533, imapProcessLimit: 1136, authWorkers: 2, clientLimit: 2302, authClientLimit: 1000 }],
+    ["an override that does not divide by the cores", { cores: 3, memMiB: 2048 }, 1000, { imapSessions: 1000, loginProcesses: 3, loginClientsPerProcess: 356, imapProcessLimit: 1138, authWorkers: 3, clientLimit: 2306, authClientLimit: 1000 }],
   ];
   for (const [name, size, override, expected] of cases) {
     it(`sizes ${name}`, () => assert.deepEqual(dovecotCapacity(size, override, postfixCapacity(size, 0).processes), expected));
   }
 
-  it("turns clients away at the login slots, never at the imap processes behind them", () => {
+  it("leaves the refusal to the gate: login slots and imap processes stay above the sessions", () => {
     for (const [, size, override] of cases) {
       const c = dovecotCapacity(size, override, postfixCapacity(size, 0).processes);
       const slots = c.loginProcesses * c.loginClientsPerProcess;
-      assert.equal(slots, c.imapSessions, JSON.stringify(c));
+      // A reserve of slots, so clients beyond the sessions reach the gate and hear its BYE.
+      assert.ok(slots >= c.imapSessions * 1.05 + 16, JSON.stringify(c));
       // Every login slot can hold a logged-in session, plus imap processes still exiting.
       assert.ok(c.imapProcessLimit >= slots * 1.05, JSON.stringify(c));
       assert.ok(c.clientLimit >= c.imapProcessLimit + slots, JSON.stringify(c));

@@ -35,6 +35,15 @@ describe("host programs", () => {
     });
   }
 
+  // POSIX sh where a program runs on every login (Debian's dash starts faster than bash).
+  for (const p of HOST_PROGRAMS.filter((x) => interpreter(x) === "#!/bin/sh")) {
+    it(`passes shellcheck as POSIX sh: ${p}`, () => {
+      const r = spawnSync("shellcheck", ["--shell=sh", "--severity=style", path.join(FILES_DIR, p)], { encoding: "utf8" });
+      assert.equal(r.error, undefined, "shellcheck is not installed (test/tools/install.sh installs it)");
+      assert.equal(r.status, 0, r.stdout);
+    });
+  }
+
   for (const p of HOST_PROGRAMS.filter((x) => interpreter(x) === "#!/usr/bin/perl")) {
     it(`compiles with perl -c: ${p}`, () => {
       const r = spawnSync("perl", ["-c", path.join(FILES_DIR, p)], { encoding: "utf8" });
@@ -44,6 +53,6 @@ describe("host programs", () => {
   }
 
   it("knows every program's interpreter", () => {
-    for (const p of HOST_PROGRAMS) assert.ok(["#!/bin/bash", "#!/usr/bin/perl"].includes(interpreter(p)), `${p}: ${interpreter(p)}`);
+    for (const p of HOST_PROGRAMS) assert.ok(["#!/bin/bash", "#!/bin/sh", "#!/usr/bin/perl"].includes(interpreter(p)), `${p}: ${interpreter(p)}`);
   });
 });

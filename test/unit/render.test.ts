@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { rspamdFiles } from "../../components/dkim/render";
-import { dictAuthConf, dovecotConf } from "../../components/dovecot/render";
+import { dictAuthConf, dovecotConf, imapSessionsFile } from "../../components/dovecot/render";
 import { postfixFiles, senderLoginTable, smarthostCredentials, virtualAliasTable } from "../../components/postfix/render";
 import { postsrsdFiles } from "../../components/postfix/srs";
 import { encodeBundle, HostFile } from "../../components/host/bundle";
@@ -19,6 +19,7 @@ function all(): HostFile[] {
     ...postfixFiles(postfixSettings),
     dovecotConf(dovecotSettings),
     dictAuthConf(dovecotSettings.stack),
+    imapSessionsFile(dovecotSettings),
     ...rspamdFiles({ stack: postfixSettings.stack, domains: postfixSettings.domains, selector: "mf2027" }),
     ...postsrsdFiles({ stack: postfixSettings.stack, hostname: postfixSettings.hostname, domains: postfixSettings.domains }),
   ];
@@ -59,6 +60,7 @@ describe("rendered files", () => {
         "/etc/postfix/main.cf root:root 0644 plain",
         "/etc/dovecot/dovecot.conf root:root 0644 plain",
         "/etc/dovecot/dovecot-dict-auth.conf.ext root:root 0644 plain",
+        "/etc/dovecot/mailfleet-imap-sessions root:root 0644 plain",
         "/etc/rspamd/local.d/dkim_signing.conf root:root 0644 plain",
         "/etc/rspamd/local.d/settings.conf root:root 0644 plain",
         "/etc/rspamd/override.d/options.inc root:root 0644 plain",
