@@ -13,7 +13,7 @@ import * as tls from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { startResolver, Resolver } from "../tools/dns-standin";
 import { Pebble, startPebble } from "../tools/pebble";
-import { waitFor } from "../tools/probe";
+import { lastReply, waitFor } from "../tools/probe";
 import { ProvisionedHost } from "../tools/provisioned";
 import { Override } from "../tools/stack-run";
 import { cannotBootHosts, sshArgs, sshOk, startHost, stopHost, TestHost } from "../tools/testhost";
@@ -182,6 +182,9 @@ describe("TLS on a provisioned host", { skip: why }, () => {
       return p.submitMessage("alice@example.test", "victim@partner.test", msg);
     };
     const journal = () => sshOk(mx, "journalctl -q --no-pager -u postfix@-");
+    /** waitFor, failing with the tail of the host's Postfix log (what happened to the mail instead). */
+    const waitInLog = (what: string, re: RegExp) => waitFor(what, () => (re.test(journal()) ? true : undefined), 120)
+      .catch((e: Error) => { throw new Error(`${e.message}\n--- postfix log:\n${journal().split("\n").slice(-30).join("\n")}`); });
 
     before(() => {
       sshOk(peer, "bash -s", PEER_SETUP);
@@ -191,8 +194,9 @@ describe("TLS on a provisioned host", { skip: why }, () => {
 
     it("keeps mail deferred with 'TLS is required' when the partner's MX offers no STARTTLS", async () => {
       assert.equal(p.up({ "mailfleet:smtpTlsPolicies": { value: JSON.stringify(["partner.test encrypt"]) } }).code, 0);
-      send("forced-tls-1");
-      await waitFor("the deferral", () => (/to=<victim@partner\.test>, relay=mx\.partner\.test\[[^\]]+\]:25, .*status=deferred \(TLS is required, but was not offered by host/.test(journal()) ? true : undefined), 60);
+      const d = send("forced-tls-1");
+      assert.match(lastReply(d), /^250 /, d.raw);
+      await waitInLog("the deferral", /to=<victim@partner\.test>, relay=mx\.partner\.test\[[^\]]+\]:25, .*status=deferred \(TLS is required, but was not offered by host/);
       assert.doesNotMatch(sshOk(peer, "cat /var/mail/victim 2>/dev/null || true"), /forced-tls-1/);
     });
 
@@ -202,7 +206,7 @@ describe("TLS on a provisioned host", { skip: why }, () => {
       const wrong = pin.replace(/^../, pin.startsWith("00") ? "11" : "00");
       assert.equal(p.up({ "mailfleet:smtpTlsPolicies": { value: JSON.stringify([`partner.test fingerprint match=${wrong}`]) } }).code, 0);
       sshOk(mx, "postqueue -f");
-      await waitFor("the deferral for a wrong pin", () => (/to=<victim@partner\.test>, .*dsn=4\.7\.5, status=deferred \(Server certificate not verified\)/.test(journal()) ? true : undefined), 60);
+      await waitInLog("the deferral for a wrong pin", /to=<victim@partner\.test>, .*dsn=4\.7\.5, status=deferred \(Server certificate not verified\)/);
       assert.equal(p.up({ "mailfleet:smtpTlsPolicies": { value: JSON.stringify([`partner.test fingerprint match=${pin}`]) } }).code, 0);
       sshOk(mx, "postqueue -f");
       await waitFor("the message at the partner", () => (/Subject: forced-tls-1/.test(sshOk(peer, "cat /var/mail/victim 2>/dev/null || true")) ? true : undefined), 60);
