@@ -45,6 +45,17 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     ]);
   });
 
+  // Proves: the IMAP listeners get the listen queue the sized login service asks for, where a
+  // reload would have kept the 100 of the package's settings, so a burst of connections waits in
+  // the queue instead of overflowing it. Does not prove a burst is served (bench:imap does).
+  it("gives the IMAP listeners the listen queue of the sized login service on the first run", () => {
+    const [procs, clients, max] = sshOk(host, "doveconf -h service/imap-login/process_limit service/imap-login/client_limit; cat /proc/sys/net/core/somaxconn").trim().split("\n").map(Number);
+    const want = Math.min(procs * clients, max);
+    assert.ok(want > 100, `the sized login service asks for ${want}`);
+    const queues = sshOk(host, "ss -Hltn '( sport = :143 or sport = :993 )'").trim().split("\n").map((l) => Number(l.trim().split(/\s+/)[2]));
+    assert.deepEqual(queues, [want, want, want, want], "143 and 993, IPv4 and IPv6");
+  });
+
   it("delivers authenticated submission on 587 into the recipient's Maildir and IMAPS", async () => {
     const d = p.submit(587, "alice@example.test", "alice@example.test", "bob@example.test", ["--header", "Subject: e2e-587"]);
     assert.match(lastReply(d), /^250 2\.0\.0 Ok: queued as /, d.raw);
