@@ -73,6 +73,15 @@ function table(stack: string, file: string, comment: string, t: LookupTable, kin
 /** postsrsd's TCP lookup tables (Debian's defaults: loopback, ports 10001 and 10002). */
 export const POSTSRSD_FORWARD = "tcp:127.0.0.1:10001";
 export const POSTSRSD_REVERSE = "tcp:127.0.0.1:10002";
+/** The addresses postsrsd's reverse table is asked about: the host's own SRS addresses. */
+export const SRS_REVERSE_FILTER = "/etc/postfix/srs_reverse";
+
+/**
+ * The reverse table behind a filter: pipemap(5) hands postsrsd only what the regexp table
+ * passes on, so the ordinary recipient (smtpd's check and cleanup) and every header address the
+ * LMTP client's generic mapping reads never cost a round trip to postsrsd, nor wait on it.
+ */
+const SRS_REVERSE = `pipemap:{regexp:${SRS_REVERSE_FILTER}, ${POSTSRSD_REVERSE}}`;
 
 /**
  * SRS (docs/postfix.md#srs). cleanup rewrites the envelope sender of every message from an outside
@@ -85,9 +94,9 @@ function srsSettings(): Array<[string, string]> {
   return [
     ["sender_canonical_maps", POSTSRSD_FORWARD],
     ["sender_canonical_classes", "envelope_sender"],
-    ["recipient_canonical_maps", POSTSRSD_REVERSE],
+    ["recipient_canonical_maps", SRS_REVERSE],
     ["recipient_canonical_classes", "envelope_recipient"],
-    ["lmtp_generic_maps", POSTSRSD_REVERSE],
+    ["lmtp_generic_maps", SRS_REVERSE],
   ];
 }
 
@@ -308,6 +317,14 @@ export function postfixFiles(s: PostfixSettings): HostFile[] {
         header,
         rules: submissionHeaderRules(s).map((r) => `${r}\n`).join("") || "# no rules: mailfleet:headerPrivacy and mailfleet:blockReadReceipts are off\n",
       }),
+    },
+    {
+      path: SRS_REVERSE_FILTER,
+      owner: "root",
+      group: "root",
+      mode: "0644",
+      kind: "plain",
+      content: renderTemplate("etc/postfix/srs_reverse", { header, hostnamePattern: s.hostname.replace(/\./g, "\\.") }),
     },
     { path: "/etc/postfix/master.cf", owner: "root", group: "root", mode: "0644", kind: "plain", content: masterCf(s) },
     { path: "/etc/postfix/main.cf", owner: "root", group: "root", mode: "0644", kind: "plain", content: mainCf(s) },

@@ -16,10 +16,13 @@ before(async () => {
 
 const step = (from: Registered[], name: string) => from.find((r) => r.name === name);
 const packages = (from: Registered[]) => String(step(from, "mail-host-packages")?.inputs.stdin ?? "");
-const mainCf = (from: Registered[]) => {
+const postfixFile = (from: Registered[], path: string) => {
   const bundle = String(step(from, "mail-postfix-config")?.inputs.stdin ?? "");
-  return bundle.slice(bundle.indexOf("@@file /etc/postfix/main.cf "), bundle.indexOf("@@end", bundle.indexOf("@@file /etc/postfix/main.cf ")));
+  const at = bundle.indexOf(`@@file ${path} `);
+  assert.ok(at >= 0, `${path} is not in the Postfix bundle`);
+  return bundle.slice(at, bundle.indexOf("@@end", at));
 };
+const mainCf = (from: Registered[]) => postfixFile(from, "/etc/postfix/main.cf");
 
 describe("SRS for forwarded mail", () => {
   it("installs postsrsd's settings with the host name and the hosted domains before Postfix names its tables", () => {
@@ -34,7 +37,25 @@ describe("SRS for forwarded mail", () => {
     assert.ok(step(on, "mail-postfix-config")?.dependencies.includes("mail-srs"));
     assert.match(packages(on), / postsrsd( |$)/m);
     assert.match(mainCf(on), /^sender_canonical_maps = tcp:127\.0\.0\.1:10001$/m);
-    assert.match(mainCf(on), /^lmtp_generic_maps = tcp:127\.0\.0\.1:10002$/m);
+    const reverse = "pipemap:{regexp:/etc/postfix/srs_reverse, tcp:127.0.0.1:10002}";
+    assert.ok(mainCf(on).split("\n").includes(`lmtp_generic_maps = ${reverse}`), mainCf(on));
+    assert.ok(mainCf(on).split("\n").includes(`recipient_canonical_maps = ${reverse}`), mainCf(on));
+  });
+
+  // The filter's one rule, read as a JavaScript RegExp: Postfix's regexp table is POSIX and
+  // case-insensitive by default, and this pattern uses nothing the two read differently.
+  it("hands postsrsd's reverse table only SRS addresses of the host name", () => {
+    const rules = postfixFile(on, "/etc/postfix/srs_reverse").split("\n").filter((l) => l.startsWith("/"));
+    assert.equal(rules.length, 1, rules.join("\n"));
+    const [, pattern, result] = /^\/(.*)\/ (.*)$/.exec(rules[0])!;
+    assert.equal(result, "${1}");
+    const passes = (address: string) => new RegExp(pattern, "i").test(address);
+    for (const a of ["SRS0=Ab3d=JP=dual.test=origin@mail.example.net", "srs1=Zx9q=dual.test==Ab3d=JP=a.test=o@MAIL.example.net", "SRS0+Ab3d=JP=dual.test=origin@mail.example.net"]) {
+      assert.ok(passes(a), a);
+    }
+    for (const a of ["bob@example.test", "SRS0=Ab3d=JP=dual.test=origin@example.test", "xSRS0=Ab3d=JP=d.test=o@mail.example.net", "SRS0=Ab3d=JP=dual.test=origin@mailXexample.net", "SRS0=Ab3d=JP=dual.test=origin@mail.example.net.evil.test", "@mail.example.net"]) {
+      assert.ok(!passes(a), a);
+    }
   });
 
   it("has no step, no package and no table with srsForwarding off", () => {

@@ -56,6 +56,7 @@ describe("rendered files", () => {
         "/etc/postfix/transport root:root 0644 postmap",
         "/etc/postfix/tls_policy root:root 0644 postmap",
         "/etc/postfix/submission_header_checks root:root 0644 plain",
+        "/etc/postfix/srs_reverse root:root 0644 plain",
         "/etc/postfix/master.cf root:root 0644 plain",
         "/etc/postfix/main.cf root:root 0644 plain",
         "/etc/dovecot/dovecot.conf root:root 0644 plain",
