@@ -54,6 +54,29 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     assert.ok(want > 100, `the sized login service asks for ${want}`);
     const queues = sshOk(host, "ss -Hltn '( sport = :143 or sport = :993 )'").trim().split("\n").map((l) => Number(l.trim().split(/\s+/)[2]));
     assert.deepEqual(queues, [want, want, want, want], "143 and 993, IPv4 and IPv6");
+    const dovecotStep = p.first.summary.operations.find((o) => o.name === "mail-dovecot-config");
+    assert.match(dovecotStep?.stdout ?? "", new RegExp(`^restarted dovecot: its IMAP listen queue was 100, the settings ask for ${want}$`, "m"));
+  });
+
+  // Proves: Postfix asks postsrsd's reverse table only about the host's own SRS addresses, in
+  // any case, and a real one still resolves through the filter. The bounce path: dns.test.ts.
+  it("hands postsrsd's reverse table only the host's SRS addresses", async () => {
+    const reverse = sshOk(host, "postconf -h lmtp_generic_maps").trim();
+    assert.equal(sshOk(host, "postconf -h recipient_canonical_maps").trim(), reverse);
+    const query = (address: string) => ssh(host, `postmap -q '${address}' '${reverse}'`);
+    const logged = () => Number(sshOk(host, "journalctl -q --no-pager -u postsrsd | grep -c srs_reverse || true").trim());
+    const srs = sshOk(host, "postmap -q origin@dual.test tcp:127.0.0.1:10001").trim();
+    assert.match(srs, new RegExp(`^SRS0=[^=]+=[^=]+=dual\\.test=origin@${p.hostname.replace(/\./g, "\\.")}$`));
+    const before = logged();
+    assert.equal(query(srs).stdout.trim(), "origin@dual.test");
+    assert.equal(query(srs.replace(/^SRS0/, "srs0").replace(p.hostname, p.hostname.toUpperCase())).stdout.trim(), "origin@dual.test");
+    // postsrsd logs each reverse query it answers: both reached it.
+    await waitFor("postsrsd's log of both queries", () => (logged() >= before + 2 ? true : undefined), 10);
+    // Not handed on: "not found" (exit 1), and postsrsd logs nothing more.
+    const reached = logged();
+    for (const a of ["bob@example.test", srs.replace(`@${p.hostname}`, "@example.test"), `x${srs}`]) assert.equal(query(a).code, 1, a);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(logged(), reached);
   });
 
   it("delivers authenticated submission on 587 into the recipient's Maildir and IMAPS", async () => {
@@ -338,8 +361,12 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
 
   // After the log check: the refused logins below make the imap processes log errors.
   it("answers a login beyond the host's IMAP sessions with BYE [UNAVAILABLE], and serves it once a session ends", async () => {
+    const dovecotPid = pids().split("\n")[1];
     const r = p.up({ "mailfleet:imapMaxSessions": { value: "20" } });
     assert.equal(r.code, 0, r.log);
+    // A shorter listen queue than the live one needs no restart: the sessions stay.
+    assert.match(r.summary.operations.find((o) => o.name === "mail-dovecot-config")?.stdout ?? "", /^reloaded dovecot$/m);
+    assert.equal(pids().split("\n")[1], dovecotPid, "dovecot was restarted");
     assert.equal(sshOk(host, "cat /etc/dovecot/mailfleet-imap-sessions").trim(), "20");
     const ca = fs.readFileSync(p.imap.caFile, "utf8");
     const login = (user: string) => imapLogin(host.ipv4, p.hostname, ca, user, p.passwords[user]);
