@@ -58,6 +58,21 @@ describe("a mail host provisioned from the sandbox stack", { skip: why }, () => 
     assert.match(dovecotStep?.stdout ?? "", new RegExp(`^restarted dovecot: its IMAP listen queue was 100, the settings ask for ${want}$`, "m"));
   });
 
+  // Proves: a Dovecot left with a short listen queue (as on a host set up before mailfleet
+  // checked it: started with other settings, then only reloaded) is reported by the drift check,
+  // and the reload hook that mailfleet-repair runs gives it the sized queue.
+  it("reports a short IMAP listen queue as drift, and a reload through mailfleet restarts Dovecot to fix it", () => {
+    sshOk(host, "cp /etc/dovecot/dovecot.conf /root/dovecot.conf.keep && printf 'service imap-login {\\n  client_limit = 40\\n}\\n' >> /etc/dovecot/dovecot.conf && " +
+      "systemctl restart dovecot && cp /root/dovecot.conf.keep /etc/dovecot/dovecot.conf && doveadm reload");
+    const short = Number(sshOk(host, "ss -Hltn 'sport = :993' | awk 'NR == 1 { print $3 }'").trim());
+    assert.ok(short < 100, `the queue is ${short}`);
+    const drift = ssh(host, "/usr/local/sbin/mailfleet-drift");
+    assert.equal(drift.code, 1, drift.stdout + drift.stderr);
+    assert.match(drift.stdout, new RegExp(`^drift: Dovecot's IMAP listen queue is ${short}, its settings ask for \\d+ \\(mailfleet-reload dovecot restarts Dovecot to apply it\\)$`, "m"));
+    assert.match(sshOk(host, "/usr/local/sbin/mailfleet-reload dovecot"), new RegExp(`^restarted dovecot: its IMAP listen queue was ${short}, the settings ask for \\d+$`, "m"));
+    assert.doesNotMatch(ssh(host, "/usr/local/sbin/mailfleet-drift").stdout, /listen queue/);
+  });
+
   // Proves: Postfix asks postsrsd's reverse table only about the host's own SRS addresses, in
   // any case, and a real one still resolves through the filter. The bounce path: dns.test.ts.
   it("hands postsrsd's reverse table only the host's SRS addresses", async () => {
