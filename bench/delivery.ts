@@ -261,7 +261,7 @@ function main(): void {
       for (const ref of [stock, lmtp]) console.log(`${label} ours/${ref.label} throughput: ${ratios(rs(ours), rs(ref))}`);
     };
     for (let i = 0; i < ROUNDS; i++) {
-      for (const t of [...targets.slice(i % 3), ...targets.slice(0, i % 3)]) {
+      for (const t of [...targets.slice(i % targets.length), ...targets.slice(0, i % targets.length)]) {
         const r = round(t, MESSAGES, locals);
         results[t.label].push(r);
         console.log(`round ${i + 1} ${describe(t.label, r)}`);
